@@ -1,0 +1,5 @@
+"""Build: placeholder until the builder lands."""
+
+import streamlit as st
+
+st.title("Build")

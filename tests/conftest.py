@@ -1,0 +1,158 @@
+"""Shared test fixtures: the real data in ../shared/data, a live app server, a browser.
+
+On a user's clone there is no ../shared and maybe no Chromium: tests that need
+them skip with a reason. `.ci/run` sets CNNLAB_NO_SKIP=1, which turns every
+skip into a failure, so CI cannot go green by skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+ARTIFACTS = ROOT / "artifacts"
+NO_SKIP = os.environ.get("CNNLAB_NO_SKIP") == "1"
+
+# Point the app's local-data lookup at the real MNIST / CIFAR-10 files, never copying them.
+if SHARED_DATA.is_dir():
+    os.environ.setdefault("CNNLAB_DATA_DIR", str(SHARED_DATA))
+# Tests must never wait on a network that is not there.
+os.environ.setdefault("CNNLAB_DOWNLOAD_TIMEOUT", "5")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if NO_SKIP and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.longrepr = f"CNNLAB_NO_SKIP=1 forbids skips: {reason}"
+
+
+def shared_file(name: str) -> Path:
+    """A file of ../shared/data, or skip (a failure under CI) with the reason."""
+    path = SHARED_DATA / name
+    if not path.is_file():
+        pytest.skip(f"{path} is missing: this test needs the real data of ../shared/data")
+    return path
+
+
+@pytest.fixture(scope="session")
+def mnist_path() -> Path:
+    return shared_file("mnist.npz")
+
+
+@pytest.fixture(scope="session")
+def cifar_path() -> Path:
+    return shared_file("cifar10_subset.npz")
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """Where browser tests keep their screenshots (ignored by git)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+# --- live server and browser -------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_health(url: str, timeout: float = 120.0, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(
+                f"streamlit exited with code {proc.returncode} before it was healthy"
+            )
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"{url} did not become healthy in {timeout:.0f} s")
+
+
+def start_app_server(extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    """Start `streamlit run streamlit_app.py` on a free loopback port; return (process, url)."""
+    port = free_port()
+    env = {**os.environ, **(extra_env or {})}
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
+        "--server.port", str(port), "--server.address", "127.0.0.1",
+        "--server.headless", "true", "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    log = open(ARTIFACTS / f"server-{port}.log", "w")  # noqa: SIM115 - lives as long as the server
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_health(url, proc=proc)
+    except Exception:
+        proc.kill()
+        raise
+    return proc, url
+
+
+@pytest.fixture(scope="session")
+def app_url(artifacts_dir: Path) -> Iterator[str]:
+    """One app server shared by the browser tests of a session."""
+    proc, url = start_app_server()
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def chromium_launch_options() -> dict:
+    """Debian's Chromium where it is installed, else Playwright's own download."""
+    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+    system = shutil.which("chromium") or "/usr/bin/chromium"
+    if Path(system).exists():
+        return {"executable_path": system, "args": args, "headless": True}
+    return {"args": args, "headless": True}
+
+
+@pytest.fixture(scope="session")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    with sync_api.sync_playwright() as pw:
+        try:
+            browser = pw.chromium.launch(**chromium_launch_options())
+        except Exception as exc:  # no system Chromium and no `playwright install chromium`
+            pytest.skip(f"no Chromium to drive: {exc}".splitlines()[0])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, artifacts_dir: Path):
+    """A fresh browser context (its own Streamlit session) that records console errors."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    pg.console_errors = []
+    pg.on("console", lambda msg: msg.type == "error" and pg.console_errors.append(msg.text))
+    pg.on("pageerror", lambda exc: pg.console_errors.append(str(exc)))
+    yield pg
+    context.close()
