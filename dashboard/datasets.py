@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -29,6 +32,17 @@ class Dataset:
     @property
     def num_classes(self) -> int:
         return len(self.class_names)
+
+    def fingerprint(self) -> str:
+        """A digest of the pixels, labels and class names: equal data, equal fingerprint."""
+        if "fingerprint" not in self.meta:
+            digest = hashlib.blake2b(digest_size=16)
+            for array in (self.x_train, self.y_train, self.x_test, self.y_test):
+                digest.update(str((array.shape, array.dtype.str)).encode())
+                digest.update(np.ascontiguousarray(array).data)
+            digest.update("\0".join(self.class_names).encode())
+            self.meta["fingerprint"] = digest.hexdigest()
+        return self.meta["fingerprint"]
 
 
 def load_digits(size: int = 8) -> Dataset:
@@ -60,3 +74,26 @@ def load_digits(size: int = 8) -> Dataset:
         class_names=[str(d) for d in range(10)],
         source=f"scikit-learn's bundled handwritten digits (1797 images, 8×8, shown at {size}×{size})",
     )
+
+
+def load_builtin(name: str) -> Dataset:
+    """A dataset by name: 'digits', 'digits28', or '<name>.npz' in $CNNLAB_DATA_DIR."""
+    if name == "digits":
+        return load_digits(8)
+    if name == "digits28":
+        return load_digits(28)
+    data_dir = os.environ.get("CNNLAB_DATA_DIR")
+    if data_dir:
+        path = Path(data_dir) / f"{name}.npz"
+        if path.is_file():
+            with np.load(path) as npz:
+                x_train, x_test = npz["x_train"], npz["x_test"]
+                if x_train.ndim == 3:
+                    x_train, x_test = x_train[..., None], x_test[..., None]
+                n = int(max(npz["y_train"].max(), npz["y_test"].max())) + 1
+                return Dataset(
+                    name, x_train, npz["y_train"].astype(np.int64), x_test,
+                    npz["y_test"].astype(np.int64), [str(i) for i in range(n)],
+                    f"local file {path}",
+                )  # fmt: skip
+    raise KeyError(f"No dataset named '{name}'.")

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard.datasets import Dataset
 from dashboard.presets import load_preset
 from dashboard.spec import ModelSpec
+from dashboard.training import Run
 
 SPEC_KEY = "spec"
 BATCH_SIZE_KEY = "batch_size"
@@ -32,8 +34,30 @@ def get_batch_size() -> int:
 
 
 # --- dataset --------------------------------------------------------------------
+DATASET_KEY = "dataset"
+
+
+def get_dataset() -> Dataset | None:
+    """The dataset this session chose on the Data page, if any."""
+    return st.session_state.get(DATASET_KEY)
+
+
+def set_dataset(dataset: Dataset) -> None:
+    st.session_state[DATASET_KEY] = dataset
+
 
 # --- runs ---------------------------------------------------------------------
+RUNS_KEY = "runs"
+
+
+def get_runs() -> list[Run]:
+    """This browser session's runs, newest first."""
+    return list(reversed(st.session_state.get(RUNS_KEY, {}).values()))
+
+
+def add_run(run: Run) -> None:
+    st.session_state.setdefault(RUNS_KEY, {})[run.id] = run
+
 
 # --- convolution explorer -------------------------------------------------------
 
