@@ -259,7 +259,10 @@ def spec_from_link_param(param: str) -> ModelSpec:
     """Decode a share link's spec; SpecError if it is damaged or not a spec."""
     try:
         packed = base64.urlsafe_b64decode(param + "=" * (-len(param) % 4))
-        raw = zlib.decompressobj().decompress(packed, 1_000_000)
+        inflater = zlib.decompressobj()
+        raw = inflater.decompress(packed, 1_000_000)  # a spec is a few KB; never inflate more
+        if not inflater.eof:
+            raise ValueError("incomplete or oversized")
     except (binascii.Error, ValueError, zlib.error):
         raise SpecError(
             "This link's model could not be read (it may have been cut off when copied); "
