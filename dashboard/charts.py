@@ -38,13 +38,16 @@ def network_diagram(analysis: Analysis, input_shape: tuple[int, int, int]) -> go
 
     A feature map is a box (height ~ spatial size, thickness ~ channels); a flat
     vector is a thin bar (height ~ its length). Layers that cannot be computed
-    are drawn hatched, with their error in the hover text.
+    are drawn in red, with their error in the hover text.
     """
-    fig = go.Figure()
     entries = [("Input", "input", tuple(input_shape), None)]
     entries += [
         (info.type, info.summary, info.output_shape, info.error) for info in analysis.layers
     ]
+    # One trace per (colour, face) with polygons separated by None: a figure of a
+    # few traces renders and serializes far faster than one trace per box.
+    faces: dict[tuple[str, float], dict[str, list]] = {}
+    annotations = []
     x = 0.0
     for i, (kind, summary, shape, error) in enumerate(entries):
         height, depth = _block_size(shape) if shape else (3.0, 0.6)
@@ -54,35 +57,44 @@ def network_diagram(analysis: Analysis, input_shape: tuple[int, int, int]) -> go
         hover = f"<b>{i}. {kind}</b><br>{summary}<br>output {shape_text}"
         if error:
             hover += f"<br><b>{error}</b>"
-        # Front face, then the side face that shows the channel depth.
-        front_x = [x, x + depth, x + depth, x, x]
-        front_y = [-height / 2, -height / 2, height / 2, height / 2, -height / 2]
-        side_x = [x + depth, x + depth + skew, x + depth + skew, x + depth, x + depth]
-        side_y = [-height / 2, -height / 2 + skew, height / 2 + skew, height / 2, -height / 2]
-        for xs, ys, opacity in ((side_x, side_y, 0.55), (front_x, front_y, 0.9)):
-            fig.add_trace(
-                go.Scatter(
-                    x=xs, y=ys, fill="toself", mode="lines", line={"color": color, "width": 1},
-                    fillcolor=color, opacity=opacity, hoverinfo="text", hovertext=hover,
-                    fillpattern={"shape": "/"} if error or not shape else None,
-                    showlegend=False,
-                )
-            )  # fmt: skip
+        low, high = -height / 2, height / 2
+        front = ([x, x + depth, x + depth, x, x], [low, low, high, high, low])
+        right = x + depth
+        side = (
+            [right, right + skew, right + skew, right, right],
+            [low, low + skew, high + skew, high, low],
+        )
+        for (xs, ys), opacity in ((side, 0.55), (front, 0.9)):
+            trace = faces.setdefault((color, opacity), {"x": [], "y": [], "text": []})
+            trace["x"] += [*xs, None]
+            trace["y"] += [*ys, None]
+            trace["text"] += [hover] * 5 + [None]
         label = "Input" if i == 0 else f"{i}. {kind.replace('Pooling2D', 'Pool')}"
-        fig.add_annotation(
-            x=x + depth / 2, y=-height / 2 - 0.6, text=f"{label}<br>{shape_text}",
-            showarrow=False, font={"size": 10}, yanchor="top", textangle=0,
+        annotations.append(
+            {
+                "x": x + depth / 2, "y": low - 0.6, "text": f"{label}<br>{shape_text}",
+                "showarrow": False, "font": {"size": 10}, "yanchor": "top",
+            }
         )  # fmt: skip
         x += depth + skew + 1.2
-    fig.update_layout(
+    traces = [
+        go.Scatter(
+            x=face["x"], y=face["y"], fill="toself", mode="lines", fillcolor=color,
+            line={"color": color, "width": 1}, opacity=opacity, hoverinfo="text",
+            hovertext=face["text"], showlegend=False,
+        )
+        for (color, opacity), face in faces.items()
+    ]  # fmt: skip
+    layout = go.Layout(
         height=320,
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         xaxis={"visible": False},
         yaxis={"visible": False, "scaleanchor": "x"},
         plot_bgcolor="rgba(0,0,0,0)",
         hoverlabel={"align": "left"},
+        annotations=annotations,
     )
-    return fig
+    return go.Figure(data=traces, layout=layout)
 
 
 # --- data page ----------------------------------------------------------------

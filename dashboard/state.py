@@ -57,6 +57,18 @@ def replace_spec(spec: ModelSpec, message: str | None = None) -> None:
     st.session_state[SPEC_MESSAGE_KEY] = message
 
 
+SELECTED_LAYER_KEY = "selected_layer"
+
+
+def selected_layer(layer_count: int) -> int:
+    """Index of the layer open in the editor, kept within the model."""
+    return min(st.session_state.get(SELECTED_LAYER_KEY, 0), max(layer_count - 1, 0))
+
+
+def select_layer(index: int) -> None:
+    st.session_state[SELECTED_LAYER_KEY] = index
+
+
 def layer_widget_key(index: int, setting: str) -> str:
     return f"L{layer_widget_version()}_{index}_{setting}"
 
