@@ -23,7 +23,12 @@ import plotly.graph_objects as go
 # input plus padding), so every value is written in its cell.
 
 WINDOW_COLOR = "#ff7f0e"
-PAD_FILL = "rgba(120, 120, 120, 0.35)"
+PAD_FILL = "rgba(120, 120, 120, 0.45)"
+INPUT_LINE = "#1f77b4"
+
+
+def _rect_path(x0: float, y0: float, x1: float, y1: float) -> str:
+    return f"M{x0},{y0} L{x1},{y0} L{x1},{y1} L{x0},{y1} Z"
 
 
 def _grid_heatmap(
@@ -34,33 +39,34 @@ def _grid_heatmap(
     title: str = "",
     x0: int = 0,
     y0: int = 0,
+    shapes: list[dict[str, Any]] | None = None,
 ) -> go.Figure:
+    """A heatmap with a value written in each cell, row 0 at the top.
+
+    Built in one constructor call, with outlines as a few SVG paths rather than one
+    shape per cell: Plotly validates every object, and this keeps a figure at a few ms.
+    """
     h, w = values.shape
-    fig = go.Figure(
-        go.Heatmap(
-            z=values,
-            x=np.arange(w) + x0,
-            y=np.arange(h) + y0,
-            text=text,
-            texttemplate="%{text}",
-            colorscale=colorscale,
-            zmid=zmid,
-            showscale=False,
-            xgap=1,
-            ygap=1,
-            hovertemplate="row %{y}, column %{x}: %{z:.3f}<extra></extra>",
-        )
-    )
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", dtick=1)
-    fig.update_xaxes(constrain="domain", dtick=1, side="top")
-    fig.update_layout(
-        title=title, margin={"l": 10, "r": 10, "t": 60, "b": 10}, height=max(260, 26 * h + 90)
-    )
-    return fig
+    heatmap = go.Heatmap(
+        z=values, x=np.arange(w) + x0, y=np.arange(h) + y0, text=text,
+        texttemplate="%{text}", colorscale=colorscale, zmid=zmid, showscale=False,
+        xgap=1, ygap=1, hovertemplate="row %{y}, column %{x}: %{z:.3f}<extra></extra>",
+    )  # fmt: skip
+    layout = {
+        "title": {"text": title},
+        "margin": {"l": 10, "r": 10, "t": 60, "b": 10},
+        "height": max(260, 26 * h + 90),
+        "yaxis": {"autorange": "reversed", "scaleanchor": "x", "constrain": "domain", "dtick": 1},
+        "xaxis": {"constrain": "domain", "dtick": 1, "side": "top"},
+        "shapes": shapes or [],
+    }
+    return go.Figure(data=[heatmap], layout=layout)
 
 
 def _numbers(values: np.ndarray) -> np.ndarray:
-    return np.vectorize(lambda v: "" if np.isnan(v) else f"{v:.2g}")(values.astype(float))
+    return np.array(
+        [["" if np.isnan(v) else f"{v:.2g}" for v in row] for row in values.astype(float)]
+    )
 
 
 def step_input_figure(step: Any) -> go.Figure:
@@ -70,35 +76,35 @@ def step_input_figure(step: Any) -> go.Figure:
     past-the-end coordinates.
     """
     (top, bottom), (left, right) = step.geometry.pads
-    h, w = step.padded.shape
-    fig = _grid_heatmap(step.padded, _numbers(step.padded), "Greys", title="Input with padding",
-                        x0=-left, y0=-top)  # fmt: skip
-    # Padding: shaded bands outside the original input.
-    bands = [
-        (-left - 0.5, -top - 0.5, w - left - 0.5, -0.5),  # top
-        (-left - 0.5, h - top - bottom - 0.5, w - left - 0.5, h - top - 0.5),  # bottom
-        (-left - 0.5, -0.5, -0.5, h - top - bottom - 0.5),  # left
-        (w - left - right - 0.5, -0.5, w - left - 0.5, h - top - bottom - 0.5),  # right
-    ]
-    for x0, y0, x1, y1 in bands:
-        if x1 > x0 and y1 > y0:
-            fig.add_shape(type="rect", x0=x0, y0=y0, x1=x1, y1=y1, fillcolor=PAD_FILL,
-                          line_width=0, layer="above", name="padding")  # fmt: skip
-    fig.add_shape(type="rect", x0=-0.5, y0=-0.5, x1=w - left - right - 0.5,
-                  y1=h - top - bottom - 0.5, line={"color": "#1f77b4", "width": 2},
-                  name="input")  # fmt: skip
-    for r in step.rows:
-        for c in step.cols:
-            fig.add_shape(type="rect", x0=c - left - 0.5, y0=r - top - 0.5, x1=c - left + 0.5,
-                          y1=r - top + 0.5, line={"color": WINDOW_COLOR, "width": 3},
-                          name="window")  # fmt: skip
-    return fig
+    hp, wp = step.padded.shape
+    h, w = hp - top - bottom, wp - left - right
+    outer = _rect_path(-left - 0.5, -top - 0.5, w + right - 0.5, h + bottom - 0.5)
+    inner = _rect_path(-0.5, -0.5, w - 0.5, h - 0.5)
+    window = " ".join(
+        _rect_path(c - left - 0.5, r - top - 0.5, c - left + 0.5, r - top + 0.5)
+        for r in step.rows
+        for c in step.cols
+    )
+    shapes = [
+        # The padding ring: outer rectangle minus the input (even-odd fill).
+        {"type": "path", "path": f"{outer} {inner}", "fillcolor": PAD_FILL, "fillrule": "evenodd",
+         "line": {"width": 0}, "name": "padding"},
+        {"type": "path", "path": inner, "line": {"color": INPUT_LINE, "width": 2}, "name": "input"},
+        {"type": "path", "path": window, "line": {"color": WINDOW_COLOR, "width": 3},
+         "name": "window"},
+    ]  # fmt: skip
+    title = "Input with padding (shaded)" if top + bottom + left + right else "Input (no padding)"
+    return _grid_heatmap(step.padded, _numbers(step.padded), "Greys", title=title,
+                         x0=-left, y0=-top, shapes=shapes)  # fmt: skip
 
 
 def step_products_figure(step: Any) -> go.Figure:
     """Each input value under the kernel times its weight, and the product."""
-    text = np.vectorize(lambda v, k, p: f"{v:.2g}×{k:.2g}<br><b>{p:.2g}</b>")(
-        step.window, step.kernel, step.products
+    text = np.array(
+        [
+            [f"{v:.2g}×{k:.2g}<br><b>{p:.2g}</b>" for v, k, p in zip(*rows, strict=True)]
+            for rows in zip(step.window, step.kernel, step.products, strict=True)
+        ]
     )
     return _grid_heatmap(step.products, text, "RdBu_r", zmid=0.0,
                          title=f"Products: sum = {step.total:.4g}")  # fmt: skip
@@ -109,10 +115,14 @@ def step_output_figure(step: Any) -> go.Figure:
     filled = np.full(step.output.shape, np.nan)
     flat = filled.reshape(-1)
     flat[: step.index + 1] = step.output.reshape(-1)[: step.index + 1]
+    cell = {"type": "path", "name": "current cell", "line": {"color": WINDOW_COLOR, "width": 3},
+            "path": _rect_path(step.col - 0.5, step.row - 0.5, step.col + 0.5, step.row + 0.5)}  # fmt: skip
+    # Keep the colour scale of the whole output, so a cell's colour does not change as it fills.
+    bound = float(np.abs(step.output).max()) or 1.0
     fig = _grid_heatmap(filled, _numbers(filled), "RdBu_r", zmid=0.0,
-                        title=f"Output {step.output.shape[0]}×{step.output.shape[1]}")  # fmt: skip
-    fig.add_shape(type="rect", x0=step.col - 0.5, y0=step.row - 0.5, x1=step.col + 0.5,
-                  y1=step.row + 0.5, line={"color": WINDOW_COLOR, "width": 3})  # fmt: skip
+                        title=f"Output {step.output.shape[0]}×{step.output.shape[1]}",
+                        shapes=[cell])  # fmt: skip
+    fig.data[0].update(zmin=-bound, zmax=bound, zmid=None)
     return fig
 
 

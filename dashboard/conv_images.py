@@ -132,11 +132,11 @@ def to_colors(values: np.ndarray) -> np.ndarray:
     Three channels: RGB from min(0, lowest) to the highest value.
     """
     v = np.asarray(values, dtype=np.float32)
-    v = np.where(np.isfinite(v), v, 0)
     if v.ndim == 3 and v.shape[2] == 3:
         lo, hi = min(float(v.min()), 0.0), float(v.max())
-        scaled = (v - lo) / (hi - lo) if hi > lo else np.zeros_like(v)
-        return np.round(scaled * 255).astype(np.uint8)
+        if hi <= lo:
+            return np.zeros(v.shape, dtype=np.uint8)
+        return ((v - lo) * (255 / (hi - lo)) + 0.5).astype(np.uint8)
     plane = v[:, :, 0] if v.ndim == 3 else v
     if plane.min() < 0:
         t = plane / max(float(np.abs(plane).max()), 1e-12)
@@ -144,7 +144,7 @@ def to_colors(values: np.ndarray) -> np.ndarray:
         rgb = np.stack([1 - neg, 1 - pos - neg, 1 - pos], axis=2)
         return np.round(rgb * 255).astype(np.uint8)
     hi = float(plane.max())
-    return np.round((plane / hi if hi > 0 else plane) * 255).astype(np.uint8)
+    return (plane * (255 / hi if hi > 0 else 0.0) + 0.5).astype(np.uint8)
 
 
 def display_image(values: np.ndarray, side: int = DISPLAY_SIDE) -> np.ndarray:
