@@ -55,7 +55,7 @@ def _grid_heatmap(
     layout = {
         "title": {"text": title},
         "margin": {"l": 10, "r": 10, "t": 60, "b": 10},
-        "height": max(260, 26 * h + 90),
+        "height": max(280, 30 * h + 100),
         "yaxis": {"autorange": "reversed", "scaleanchor": "x", "constrain": "domain", "dtick": 1},
         "xaxis": {"constrain": "domain", "dtick": 1, "side": "top"},
         "shapes": shapes or [],
@@ -63,9 +63,9 @@ def _grid_heatmap(
     return go.Figure(data=[heatmap], layout=layout)
 
 
-def _numbers(values: np.ndarray) -> np.ndarray:
+def _numbers(values: np.ndarray, fmt: str = ".2g") -> np.ndarray:
     return np.array(
-        [["" if np.isnan(v) else f"{v:.2g}" for v in row] for row in values.astype(float)]
+        [["" if np.isnan(v) else format(v, fmt) for v in row] for row in values.astype(float)]
     )
 
 
@@ -94,18 +94,22 @@ def step_input_figure(step: Any) -> go.Figure:
          "name": "window"},
     ]  # fmt: skip
     title = "Input with padding (shaded)" if top + bottom + left + right else "Input (no padding)"
-    return _grid_heatmap(step.padded, _numbers(step.padded), "Greys", title=title,
+    # One decimal keeps 20 columns readable; hover shows the exact value.
+    return _grid_heatmap(step.padded, _numbers(step.padded, ".1f"), "Greys", title=title,
                          x0=-left, y0=-top, shapes=shapes)  # fmt: skip
 
 
 def step_products_figure(step: Any) -> go.Figure:
     """Each input value under the kernel times its weight, and the product."""
+    # Up to 3×3 each cell shows value × weight and the product; larger kernels just the product.
+    small = step.kernel.size <= 9
     text = np.array(
         [
-            [f"{v:.2g}×{k:.2g}<br><b>{p:.2g}</b>" for v, k, p in zip(*rows, strict=True)]
+            [f"{v:.2g}×{k:.2g}<br><b>{p:.2g}</b>" if small else f"{p:.2g}"
+             for v, k, p in zip(*rows, strict=True)]
             for rows in zip(step.window, step.kernel, step.products, strict=True)
         ]
-    )
+    )  # fmt: skip
     return _grid_heatmap(step.products, text, "RdBu_r", zmid=0.0,
                          title=f"Products: sum = {step.total:.4g}")  # fmt: skip
 
