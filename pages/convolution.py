@@ -228,7 +228,11 @@ for col, (title, values, empty) in zip(st.columns(4), panels, strict=True):
             st.caption(empty)
             continue
         st.markdown(f"**{title}** `{conv_images.shape_text(values)}`")
-        st.image(conv_images.display_image(values), width="stretch")
+        st.image(
+            conv_images.display_image(values),
+            width="stretch",
+            output_format=conv_images.display_format(values),
+        )
         st.caption(f"min {values.min():.3g}, max {values.max():.3g}")
 st.caption(
     "Each picture is scaled to its own range. One channel: black 0 to white maximum, or blue "
