@@ -64,6 +64,7 @@ def _grid_heatmap(
 
 
 def _numbers(values: np.ndarray, fmt: str = ".2g") -> np.ndarray:
+    values = np.where(values == 0, 0.0, values)  # no "-0" in the cells
     return np.array(
         [["" if np.isnan(v) else format(v, fmt) for v in row] for row in values.astype(float)]
     )
@@ -95,7 +96,7 @@ def step_input_figure(step: Any) -> go.Figure:
     ]  # fmt: skip
     title = "Input with padding (shaded)" if top + bottom + left + right else "Input (no padding)"
     # One decimal keeps 20 columns readable; hover shows the exact value.
-    return _grid_heatmap(step.padded, _numbers(step.padded, ".1f"), "Greys", title=title,
+    return _grid_heatmap(step.padded, _numbers(step.padded, ".1f"), "Greys_r", title=title,
                          x0=-left, y0=-top, shapes=shapes)  # fmt: skip
 
 
@@ -107,7 +108,7 @@ def step_products_figure(step: Any) -> go.Figure:
         [
             [f"{v:.2g}×{k:.2g}<br><b>{p:.2g}</b>" if small else f"{p:.2g}"
              for v, k, p in zip(*rows, strict=True)]
-            for rows in zip(step.window, step.kernel, step.products, strict=True)
+            for rows in zip(step.window, step.kernel, step.products + 0.0, strict=True)
         ]
     )  # fmt: skip
     return _grid_heatmap(step.products, text, "RdBu_r", zmid=0.0,
