@@ -24,6 +24,12 @@ PAGES: tuple[PageInfo, ...] = (
         ":material/construction:",
         "Stack layers and see every output shape, parameter count and cost at once.",
     ),
+    PageInfo(
+        "pages/convolution.py",
+        "Convolution",
+        ":material/blur_on:",
+        "Slide a kernel over a real image: stride, padding, dilation, ReLU and pooling, step by step.",
+    ),
 )
 
 

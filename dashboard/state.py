@@ -126,5 +126,47 @@ def add_run(run: Run) -> None:
 
 
 # --- convolution explorer -------------------------------------------------------
+CONV_UPLOAD_KEY = "conv_upload"  # (file name, uint8 image): kept when the user leaves the page
+CONV_STEP_KEY = "conv_step_cell"  # the step-by-step slider's widget key
+CONV_PLAYING_KEY = "conv_playing"
+
+
+def get_conv_upload() -> tuple[str, object] | None:
+    """The image this session uploaded on the Convolution page, as (name, uint8 array)."""
+    return st.session_state.get(CONV_UPLOAD_KEY)
+
+
+def set_conv_upload(name: str, image: object) -> None:
+    st.session_state[CONV_UPLOAD_KEY] = (name, image)
+
+
+def conv_step_cell(n_cells: int) -> int:
+    """The output cell the step-by-step view shows, kept inside 0..n_cells-1."""
+    cell = int(st.session_state.get(CONV_STEP_KEY, 0))
+    if not 0 <= cell < n_cells:
+        cell = min(max(cell, 0), n_cells - 1)
+        st.session_state[CONV_STEP_KEY] = cell
+    return cell
+
+
+def advance_conv_step(n_cells: int) -> None:
+    """Move the animation one cell on; stop playing after the last cell."""
+    cell = int(st.session_state.get(CONV_STEP_KEY, 0)) + 1
+    if cell >= n_cells:
+        cell = n_cells - 1
+        st.session_state[CONV_PLAYING_KEY] = False
+    st.session_state[CONV_STEP_KEY] = cell
+
+
+def conv_playing() -> bool:
+    return bool(st.session_state.get(CONV_PLAYING_KEY, False))
+
+
+def set_conv_playing(playing: bool, n_cells: int | None = None) -> None:
+    """Start or stop the animation; starting from the last cell starts over."""
+    st.session_state[CONV_PLAYING_KEY] = playing
+    if playing and n_cells is not None and conv_step_cell(n_cells) >= n_cells - 1:
+        st.session_state[CONV_STEP_KEY] = 0
+
 
 # --- classify -------------------------------------------------------------------
