@@ -9,7 +9,7 @@ imported here: a keras.Model arrives already built.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -145,9 +145,10 @@ class Evaluation:
     """One model's predictions on a test set, and what follows from them."""
 
     class_names: list[str]
-    x_test: np.ndarray  # uint8 (N, H, W, C); kept to show the images of a cell or mistake
-    y_true: np.ndarray  # int (N,)
-    probabilities: np.ndarray  # float32 (N, K)
+    # uint8 (N, H, W, C), kept to show the images of a cell or of a mistake.
+    x_test: np.ndarray = field(repr=False)
+    y_true: np.ndarray = field(repr=False)  # int (N,)
+    probabilities: np.ndarray = field(repr=False)  # float32 (N, K)
 
     def __post_init__(self) -> None:
         self.y_true = np.asarray(self.y_true, dtype=np.int64)

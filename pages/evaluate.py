@@ -53,7 +53,9 @@ except EvaluationError as exc:
 names = evaluation.class_names
 accuracy_col, loss_col, count_col, mistakes_col = st.columns(4)
 accuracy_col.metric("Test accuracy", f"{evaluation.accuracy:.2%}")
-loss_col.metric("Test loss", f"{evaluation.loss:.4f}", help="Mean cross-entropy, as Keras reports it")
+loss_col.metric(
+    "Test loss", f"{evaluation.loss:.4f}", help="Mean cross-entropy, as Keras reports it"
+)
 count_col.metric("Test images", f"{evaluation.num_test:,}")
 mistakes_col.metric("Mistakes", f"{evaluation.num_mistakes:,}")
 
@@ -83,7 +85,9 @@ pred_class = pred_col.selectbox(
 cell = evaluation.cell(true_class, pred_class)
 verdict = "right" if true_class == pred_class else "wrong"
 if len(cell) == 0:
-    st.write(f"No test image of class **{names[true_class]}** was predicted as **{names[pred_class]}**.")
+    st.write(
+        f"No test image of class **{names[true_class]}** was predicted as **{names[pred_class]}**."
+    )
 else:
     shown = cell[:CELL_IMAGES_SHOWN]
     st.write(
@@ -93,7 +97,10 @@ else:
     )
     st.image(
         [for_display(evaluation.x_test[i]) for i in shown],
-        caption=[f"#{i}: {c:.0%}" for i, c in zip(shown, evaluation.confidence(shown), strict=True)],
+        caption=[
+            f"#{i}: {c:.0%}" for i, c in zip(shown, evaluation.confidence(shown), strict=True)
+        ],
+        output_format="PNG",
     )
 
 # --- per-class scores ---------------------------------------------------------------
@@ -128,6 +135,7 @@ else:
     st.image(
         [for_display(evaluation.x_test[i]) for i in mistakes["index"]],
         caption=list(mistakes["caption"]),
+        output_format="PNG",
     )
 
 # --- CNN against dense-only ----------------------------------------------------------------

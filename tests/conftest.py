@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = ROOT.parent / "shared" / "data"
+# Worktrees sit one level deeper than a clone; CNNLAB_SHARED_DATA points them at the data.
+SHARED_DATA = Path(os.environ.get("CNNLAB_SHARED_DATA") or ROOT.parent / "shared" / "data")
 ARTIFACTS = ROOT / "artifacts"
 NO_SKIP = os.environ.get("CNNLAB_NO_SKIP") == "1"
 
