@@ -327,3 +327,20 @@ def comparison_table(cnn: tuple[Run, Evaluation], dense: tuple[Run, Evaluation])
             }
         )
     return pd.DataFrame(rows)
+
+
+def comparison_verdict(table: pd.DataFrame) -> str:
+    """One sentence on a comparison_table: who won here, by how much, at what size."""
+    cnn, dense = table.iloc[0], table.iloc[1]
+    ratio = dense["parameters"] / max(1, cnn["parameters"])
+    size = f"{ratio:.1f}× fewer parameters" if ratio >= 1 else f"{1 / ratio:.1f}× more parameters"
+    if cnn["mistakes"] < dense["mistakes"]:
+        return (
+            f"Here the CNN makes {int(dense['mistakes'] - cnn['mistakes'])} fewer mistakes "
+            f"({cnn['test accuracy']:.2%} against {dense['test accuracy']:.2%}) with {size}."
+        )
+    return (
+        f"Here the dense-only network does as well or better ({dense['test accuracy']:.2%} "
+        f"against {cnn['test accuracy']:.2%}; the CNN has {size}). On tiny images or after "
+        "short training a CNN has little to gain; try 28×28 images or more epochs."
+    )

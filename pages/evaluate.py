@@ -10,12 +10,14 @@ from dashboard.evaluation import (
     EvaluationError,
     comparison_partners,
     comparison_table,
+    comparison_verdict,
     is_convolutional,
     settings_differences,
 )
 from dashboard.images import for_display
 
 CELL_IMAGES_SHOWN = 48
+MISTAKE_WIDTH = 140  # pixels: room for the caption under each mistake
 
 st.title("Evaluate")
 st.caption(
@@ -110,12 +112,12 @@ st.caption(
     "Recall: of the images of this class, the share it found. F1: the harmonic mean of both."
 )
 scores = evaluation.scores()
-table_col, chart_col = st.columns([2, 3])
+table_col, chart_col = st.columns(2)
 percent = st.column_config.NumberColumn(format="percent")
 table_col.dataframe(
     scores,
     hide_index=True,
-    column_config={"precision": percent, "recall": percent, "F1": percent},
+    column_config={"precision": percent, "recall": percent, "F1": percent, "support": "Images"},
 )
 chart_col.plotly_chart(charts.class_scores_chart(scores), width="stretch")
 
@@ -132,10 +134,12 @@ else:
         "a person would hesitate over too, and some are mislabelled."
     )
     mistakes = evaluation.mistakes(count)
+    gallery = [for_display(evaluation.x_test[i], MISTAKE_WIDTH) for i in mistakes["index"]]
     st.image(
-        [for_display(evaluation.x_test[i]) for i in mistakes["index"]],
+        gallery,
         caption=list(mistakes["caption"]),
         output_format="PNG",
+        width=gallery[0].shape[1],  # natural size: no browser blur, captions do not stretch it
     )
 
 # --- CNN against dense-only ----------------------------------------------------------------
@@ -195,6 +199,7 @@ st.dataframe(
         "parameters": st.column_config.NumberColumn(format="localized"),
     },
 )
+st.markdown(comparison_verdict(table))
 differences = settings_differences(cnn[0], dense[0])
 if differences:
     st.warning(

@@ -188,6 +188,9 @@ def test_cnn_against_dense_only(cnn_run, dense_run):
     bars = chart_specs(at)[-1]["data"]
     assert [bar["name"].split(":")[0] for bar in bars] == ["CNN default", "Dense only dense_only"]
     assert not at.warning  # same settings: a fair comparison
+    verdict = next(m.value for m in at.markdown if m.value.startswith("Here the "))
+    winner = "CNN" if cnn_eval.num_mistakes < dense_eval.num_mistakes else "dense-only network"
+    assert verdict.startswith(f"Here the {winner}")
 
     # From the dense run's side the same two models are compared, CNN first.
     at.selectbox[0].set_value(dense_run.id).run()

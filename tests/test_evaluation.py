@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn import metrics
 
@@ -16,6 +17,7 @@ from dashboard.evaluation import (
     baseline_spec,
     comparison_partners,
     comparison_table,
+    comparison_verdict,
     confusion_matrix,
     cross_entropy,
     dataset_for_run,
@@ -331,3 +333,23 @@ def test_predict_probabilities_of_a_run_and_comparison_table(mnist, mnist_model)
     assert table["parameters"].tolist() == [cnn.spec.analyze().total_params] * 2
     assert table["epochs"].tolist() == [1, 1]
     assert table["model"][0].startswith("CNN: default")
+
+
+def test_comparison_verdict_names_the_winner_and_sizes():
+    def table(cnn_mistakes, dense_mistakes, cnn_params, dense_params):
+        return pd.DataFrame(
+            {
+                "test accuracy": [1 - cnn_mistakes / 100, 1 - dense_mistakes / 100],
+                "mistakes": [cnn_mistakes, dense_mistakes],
+                "parameters": [cnn_params, dense_params],
+            }
+        )
+
+    assert comparison_verdict(table(2, 5, 1000, 4000)) == (
+        "Here the CNN makes 3 fewer mistakes (98.00% against 95.00%) with 4.0× fewer parameters."
+    )
+    verdict = comparison_verdict(table(5, 5, 2000, 1000))
+    assert verdict.startswith(
+        "Here the dense-only network does as well or better (95.00% against 95.00%"
+    )
+    assert "the CNN has 2.0× more parameters" in verdict
