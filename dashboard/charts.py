@@ -23,14 +23,17 @@ CONFUSION_CLICK_TRACE = 1  # the invisible per-cell markers a click selects
 CNN_COLOR, DENSE_COLOR = "#1f77b4", "#ff7f0e"
 
 
-def confusion_matrix_chart(confusion: np.ndarray, class_names: list[str]) -> go.Figure:
+def confusion_matrix_chart(
+    confusion: np.ndarray, class_names: list[str], highlight: tuple[int, int] | None = None
+) -> go.Figure:
     """Confusion matrix heatmap with the count in every cell; rows true, columns predicted.
 
     Plotly heatmaps report no click selection in Streamlit, so an invisible
     square marker sits on every cell (trace CONFUSION_CLICK_TRACE, row-major,
-    customdata [true, predicted, count]); clicking a cell selects its marker,
-    which then draws as an outline. The colour scale saturates at twice the
-    largest mistake count: else the diagonal's hundreds wash every mistake out.
+    customdata [true, predicted, count]); clicking a cell selects its marker.
+    `highlight` (true, predicted) outlines the cell being shown, wherever the
+    choice came from. The colour scale saturates at twice the largest mistake
+    count: else the diagonal's hundreds wash every mistake out.
     """
     k = len(class_names)
     labels = [str(name) for name in class_names]
@@ -55,19 +58,25 @@ def confusion_matrix_chart(confusion: np.ndarray, class_names: list[str]) -> go.
             y=[labels[t] for t in true_idx],
             mode="markers",
             customdata=np.stack([true_idx, pred_idx, confusion.reshape(-1)], axis=1),
-            marker={
-                "symbol": "square-open",
-                "size": max(8, min(40, 420 // k)),
-                "color": "#d62728",
-                "line": {"width": 3},
-                "opacity": 0,
-            },
-            selected={"marker": {"opacity": 1}},
+            # Invisible in every state: the outline below marks the shown cell instead.
+            marker={"symbol": "square", "size": max(8, min(40, 420 // k)), "opacity": 0},
+            selected={"marker": {"opacity": 0}},
             unselected={"marker": {"opacity": 0}},
             hovertemplate="true %{y}, predicted %{x}: %{customdata[2]} images<extra></extra>",
             showlegend=False,
         )
     )
+    if highlight is not None:
+        # Category axes place class i at position i, so a cell spans i ± 0.5.
+        true_class, predicted_class = highlight
+        fig.add_shape(
+            type="rect",
+            x0=predicted_class - 0.5,
+            x1=predicted_class + 0.5,
+            y0=true_class - 0.5,
+            y1=true_class + 0.5,
+            line={"color": "#d62728", "width": 3},
+        )
     fig.update_xaxes(type="category", side="top")
     fig.update_yaxes(type="category")
     fig.update_layout(

@@ -69,20 +69,23 @@ st.caption(
     "classes below, to see its test images."
 )
 state.init_confusion_cell(run.id, evaluation.worst_cell())
-st.plotly_chart(
-    charts.confusion_matrix_chart(evaluation.confusion, names),
-    key=state.confusion_chart_key(run.id),
-    on_select=partial(state.select_confusion_cell, run.id, evaluation.num_classes),
-    selection_mode="points",
-    width="stretch",
-)
 true_key, pred_key = state.confusion_cell_keys(run.id)
+# The chart sits above the selectboxes but is drawn after them, into a placeholder,
+# so it outlines the cell they hold (a click on the chart moves them first).
+chart_slot = st.empty()
 true_col, pred_col = st.columns(2)
 true_class = true_col.selectbox(
     "True class", range(len(names)), format_func=lambda i: names[i], key=true_key
 )
 pred_class = pred_col.selectbox(
     "Predicted class", range(len(names)), format_func=lambda i: names[i], key=pred_key
+)
+chart_slot.plotly_chart(
+    charts.confusion_matrix_chart(evaluation.confusion, names, (true_class, pred_class)),
+    key=state.confusion_chart_key(run.id),
+    on_select=partial(state.select_confusion_cell, run.id, evaluation.num_classes),
+    selection_mode="points",
+    width="stretch",
 )
 cell = evaluation.cell(true_class, pred_class)
 verdict = "right" if true_class == pred_class else "wrong"

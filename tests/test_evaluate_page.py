@@ -132,9 +132,13 @@ def test_picking_a_cell_shows_its_images(cnn_run):
     assert (at.selectbox[1].value, at.selectbox[2].value) == worst
     assert f"**{expected.confusion[worst]}** test images" in at.markdown[0].value
 
+    assert chart_specs(at)[0]["layout"]["shapes"][0]["x0"] == worst[1] - 0.5
+
     at.selectbox[1].set_value(3)
     at.selectbox[2].set_value(3)
     at.run()
+    outline = chart_specs(at)[0]["layout"]["shapes"][0]
+    assert (outline["x0"], outline["y0"]) == (2.5, 2.5)  # the chart outlines the chosen cell
     right = int(expected.confusion[3, 3])
     assert at.markdown[0].value.startswith(
         f"**{right}** test images of class **3** were predicted as **3** (right)"

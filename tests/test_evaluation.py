@@ -173,6 +173,11 @@ def test_confusion_chart_shows_counts_and_has_one_click_target_per_cell():
     assert (targets.y[5], targets.x[5]) == ("dog", "fox")
     assert targets.customdata[5].tolist() == [1, 2, 2]
     assert fig.layout.coloraxis.cmax == 6  # twice the largest mistake (3)
+    assert not fig.layout.shapes
+    outlined = charts.confusion_matrix_chart(cm, ["cat", "dog", "fox"], highlight=(1, 2))
+    (box,) = outlined.layout.shapes
+    # Column 2 ('fox' predicted), row 1 ('dog' true) on the category axes.
+    assert (box.x0, box.x1, box.y0, box.y1) == (1.5, 2.5, 0.5, 1.5)
 
 
 def test_confusion_cell_from_selection():
