@@ -25,6 +25,13 @@ PAGES: tuple[PageInfo, ...] = (
         "Stack layers and see every output shape, parameter count and cost at once.",
     ),
     PageInfo(
+        "pages/evaluate.py",
+        "Evaluate",
+        ":material/fact_check:",
+        "Test accuracy, the confusion matrix and its images, per-class scores, the most "
+        "confident mistakes, and a CNN against a dense-only network.",
+    ),
+    PageInfo(
         "pages/convolution.py",
         "Convolution",
         ":material/blur_on:",
