@@ -148,11 +148,9 @@ with upload_tab:
                     f"{len(dataset.x_train) + len(dataset.x_test):,} images."
                 )
 
-dataset = state.get_dataset()
+# Something to look at (and train on) from the first visit: the offline default.
+dataset = state.get_dataset_or_default()
 st.divider()
-if dataset is None:
-    st.info("No dataset chosen yet: pick one above and press the button.")
-    st.stop()
 
 st.header(f"Current dataset: {dataset.name}")
 st.caption(f"Source: {dataset.source}")
