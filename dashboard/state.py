@@ -74,6 +74,24 @@ def add_upload(dataset: Dataset) -> None:
         uploads.pop(next(iter(uploads)))
 
 
+DATA_NOTICE_KEY = "data_notice"
+
+
+def set_data_notice(where: str, kind: str, text: str) -> None:
+    """A message for the Data page's next run, shown under the button `where` ('pick' or
+    'upload'); kind is 'error', 'warning' or 'success'. Button callbacks set it."""
+    st.session_state[DATA_NOTICE_KEY] = (where, kind, text)
+
+
+def pop_data_notice(where: str) -> tuple[str, str] | None:
+    """(kind, text) of the notice for `where`, shown once."""
+    notice = st.session_state.get(DATA_NOTICE_KEY)
+    if notice is None or notice[0] != where:
+        return None
+    del st.session_state[DATA_NOTICE_KEY]
+    return notice[1], notice[2]
+
+
 # --- runs ---------------------------------------------------------------------
 RUNS_KEY = "runs"
 

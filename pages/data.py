@@ -42,6 +42,47 @@ def label(key: str) -> str:
     return choice_label(key)
 
 
+def use_dataset(key: str, options: dict, busy: str) -> None:
+    """Button callback: load the picked dataset, or say in one sentence why not."""
+    try:
+        with st.spinner(busy):
+            if key.startswith(UPLOAD_PREFIX):
+                dataset = state.get_uploads()[key.removeprefix(UPLOAD_PREFIX)]
+            else:
+                dataset = load_builtin(key, **options)
+    except DataError as exc:
+        state.set_data_notice("pick", "error", str(exc))
+    else:
+        state.set_dataset(dataset)
+
+
+def use_upload(upload, options: UploadOptions) -> None:
+    """Button callback: decode the upload and make it this session's dataset."""
+    if upload is None:
+        return
+    try:
+        with st.spinner(f"Reading {upload.name}…"):
+            dataset = load_upload(upload.getvalue(), upload.name, options)
+    except DataError as exc:
+        state.set_data_notice("upload", "error", str(exc))
+    else:
+        state.add_upload(dataset)
+        state.set_dataset(dataset)
+        state.set_data_notice(
+            "upload",
+            "success",
+            f"Loaded '{upload.name}': {dataset.num_classes} classes, "
+            f"{len(dataset.x_train) + len(dataset.x_test):,} images.",
+        )
+
+
+def show_notice(where: str) -> None:
+    notice = state.pop_data_notice(where)
+    if notice is not None:
+        kind, text = notice
+        {"error": st.error, "warning": st.warning, "success": st.success}[kind](text)
+
+
 pick_tab, upload_tab = st.tabs(["Pick a dataset", "Upload your own"])
 
 with pick_tab:
@@ -85,21 +126,15 @@ with pick_tab:
         verb = "Generate"
     else:
         verb = "Use"
-    if st.button(f"{verb} {title}", type="primary", key="use_dataset"):
-        with st.spinner(
-            f"Downloading {title} ({choice.download_size}); the next load reads it from disk."
-            if verb == "Download"
-            else f"Loading {title}…"
-        ):
-            try:
-                if key.startswith(UPLOAD_PREFIX):
-                    dataset = uploads[key.removeprefix(UPLOAD_PREFIX)]
-                else:
-                    dataset = load_builtin(key, **options)
-            except DataError as exc:
-                st.error(str(exc))
-            else:
-                state.set_dataset(dataset)
+    # Callbacks run before the next script run, so the page below already shows the result.
+    st.button(
+        f"{verb} {title}",
+        type="primary",
+        key="use_dataset",
+        on_click=use_dataset,
+        args=(key, options, f"Downloading {title}…" if verb == "Download" else f"Loading {title}…"),
+    )
+    show_notice("pick")
 
 with upload_tab:
     st.markdown(
@@ -133,20 +168,18 @@ with upload_tab:
     test_percent = split_col.slider(
         "Test %", 5, 50, 20, step=5, help="Used when the zip has no test folder."
     )
-    if st.button("Use this upload", type="primary", disabled=upload is None, key="use_upload"):
-        options_ = UploadOptions(size=size, color=color, fit=fit, test_fraction=test_percent / 100)
-        with st.spinner(f"Reading {upload.name}…"):
-            try:
-                dataset = load_upload(upload.getvalue(), upload.name, options_)
-            except DataError as exc:
-                st.error(str(exc))
-            else:
-                state.add_upload(dataset)
-                state.set_dataset(dataset)
-                st.success(
-                    f"Loaded '{upload.name}': {dataset.num_classes} classes, "
-                    f"{len(dataset.x_train) + len(dataset.x_test):,} images."
-                )
+    st.button(
+        "Use this upload",
+        type="primary",
+        disabled=upload is None,
+        key="use_upload",
+        on_click=use_upload,
+        args=(
+            upload,
+            UploadOptions(size=size, color=color, fit=fit, test_fraction=test_percent / 100),
+        ),
+    )
+    show_notice("upload")
 
 # Something to look at (and train on) from the first visit: the offline default.
 dataset = state.get_dataset_or_default()
