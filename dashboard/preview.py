@@ -21,12 +21,12 @@ class ClassStrip:
 
 def _upscale(images: np.ndarray, tile_px: int) -> np.ndarray:
     """Nearest-neighbour upscale so 8×8 digits stay crisp instead of blurred by the browser."""
-    factor = max(1, tile_px // images.shape[1])
+    factor = max(1, round(tile_px / images.shape[1]))
     return images.repeat(factor, axis=1).repeat(factor, axis=2)
 
 
 def class_strips(
-    dataset: Dataset, per_class: int = 8, max_classes: int = 20, tile_px: int = 56, seed: int = 0
+    dataset: Dataset, per_class: int = 8, max_classes: int = 20, tile_px: int = 64, seed: int = 0
 ) -> list[ClassStrip]:
     """For each of the first `max_classes` classes, `per_class` random train images in a row."""
     rng = np.random.default_rng(seed)

@@ -96,6 +96,8 @@ with pick_tab:
     options: dict[str, int] = {}
     if choice is not None:
         st.caption(choice.blurb)
+    elif key.removeprefix(UPLOAD_PREFIX) in uploads:
+        st.caption(uploads[key.removeprefix(UPLOAD_PREFIX)].source)
     if key == "shapes":
         size_col, count_col, seed_col = st.columns(3)
         options["size"] = size_col.selectbox(
@@ -119,7 +121,7 @@ with pick_tab:
                 "Seed", min_value=0, max_value=2**31 - 1, value=0, help="Same seed, same images."
             )
         )
-    title = choice.title if choice else label(key)
+    title = choice.title if choice else f"your upload '{key.removeprefix(UPLOAD_PREFIX)}'"
     if needs_download(key):
         verb = "Download"
     elif key == "shapes":
@@ -158,7 +160,12 @@ with upload_tab:
         format_func=lambda s: f"{s}×{s}",
         help="Every image is resized to this. Small is fast: 32×32 trains in seconds.",
     )
-    color = color_col.radio("Colour", ["rgb", "grayscale"], format_func=str.upper, horizontal=True)
+    color = color_col.radio(
+        "Colour",
+        ["rgb", "grayscale"],
+        format_func={"rgb": "RGB", "grayscale": "Grayscale"}.get,
+        horizontal=True,
+    )
     fit = fit_col.radio(
         "Fit",
         ["stretch", "crop"],
