@@ -118,7 +118,10 @@ def test_preview_has_a_bar_chart_of_counts_per_class():
         ),
     ],
 )
-def test_each_dataset_shows_its_preview(key, header, metrics, first_sample, mnist_path, cifar_path):
+def test_each_dataset_shows_its_preview(key, header, metrics, first_sample, request):
+    shared_file = {"mnist": "mnist_path", "cifar10": "cifar_path"}.get(key)
+    if shared_file:  # read from ../shared/data through CNNLAB_DATA_DIR; skips if missing
+        request.getfixturevalue(shared_file)
     at = pick(start(), key)
     view = shown(at)
     assert view["errors"] == []
@@ -167,6 +170,18 @@ def test_upload_options_size_and_colour_apply(cifar_zip):
     widget(at.radio, "Colour").set_value("grayscale")
     upload(at, "pets.zip", cifar_zip)
     assert shown(at)["metrics"][2] == "16 × 16 × 1"
+
+
+def test_a_session_keeps_its_latest_uploads(cifar_zip):
+    at = start()
+    for name in ("a", "b", "c", "d"):
+        upload(at, f"{name}.zip", cifar_zip)
+    options = widget(at.selectbox, "Dataset").options
+    assert [o for o in options if o.startswith("Your upload")] == [
+        "Your upload: b",
+        "Your upload: c",
+        "Your upload: d",
+    ]
 
 
 def test_another_session_never_sees_an_upload(cifar_zip):
