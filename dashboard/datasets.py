@@ -20,6 +20,7 @@ import functools
 import hashlib
 import io
 import os
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -312,6 +313,9 @@ def load_npz_bytes(data: bytes, filename: str) -> Dataset:
     return dataset
 
 
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
 def data_dir() -> Path | None:
     """The folder named by $CNNLAB_DATA_DIR, if it is set."""
     value = os.environ.get("CNNLAB_DATA_DIR")
@@ -322,6 +326,8 @@ def local_file(name: str) -> Path | None:
     """The file load_builtin(name) would read instead of downloading, if any."""
     from dashboard.downloads import cached_path
 
+    if not _SAFE_NAME.fullmatch(name):  # a name, never a path into another folder
+        return None
     folder = data_dir()
     if folder is not None:
         for stem in LOCAL_ALIASES.get(name, (name,)):

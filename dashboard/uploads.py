@@ -106,8 +106,14 @@ def _layout(
         if info.is_dir() or not parts or _is_junk(parts):
             continue
         files.append((info, parts))
-    # Look through enclosing folders shared by every file (zipping a folder adds one).
-    while files and all(len(p) >= 3 for _, p in files) and len({p[0] for _, p in files}) == 1:
+    # Look through an enclosing folder shared by every file (zipping a folder adds one);
+    # a file lying next to the class folders (a README) is then skipped, not a class.
+    while (
+        files
+        and len({p[0] for _, p in files}) == 1
+        and any(len(p) >= 3 for _, p in files)
+        and all(len(p) >= 2 for _, p in files)
+    ):
         files = [(info, p[1:]) for info, p in files]
     tops = {p[0].lower() for _, p in files if len(p) >= 2}
     has_split = bool(tops) and tops <= TRAIN_FOLDERS | TEST_FOLDERS and bool(tops & TRAIN_FOLDERS)

@@ -123,6 +123,9 @@ def test_built_ins_are_cached_for_everybody_and_read_only():
 def test_unknown_name_is_a_key_error(empty_dirs):
     with pytest.raises(KeyError, match="No dataset named 'nope'"):
         load_builtin("nope")
+    (empty_dirs / "secret.npz").write_bytes(npz_bytes(**small_arrays()))
+    with pytest.raises(KeyError, match="No dataset named"):
+        load_builtin("../secret")  # names are never paths out of CNNLAB_DATA_DIR
 
 
 # --- CNNLAB_DATA_DIR --------------------------------------------------------------------

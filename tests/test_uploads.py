@@ -148,6 +148,14 @@ def test_os_junk_is_ignored_and_files_outside_class_folders_are_skipped():
     assert dataset.meta["skipped"] == [("README.txt", "not in a class folder")]
 
 
+def test_an_enclosing_folder_is_looked_through_even_with_a_readme_in_it():
+    entries = {f"my pets/{name}": data for name, data in two_classes().items()}
+    entries["my pets/README.md"] = b"cats and dogs"
+    dataset = load_zip_bytes(make_zip(entries), "pets.zip")
+    assert dataset.class_names == ["cat", "dog"]
+    assert dataset.meta["skipped"] == [("my pets/README.md", "not in a class folder")]
+
+
 def test_upload_dispatches_npz_and_zip_by_name():
     buffer = io.BytesIO()
     np.savez(buffer, x_train=np.zeros((4, 5, 5), np.uint8), y_train=[0, 1, 0, 1],
