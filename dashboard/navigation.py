@@ -19,6 +19,12 @@ PAGES: tuple[PageInfo, ...] = (
         "pages/home.py", "Home", ":material/home:", "What CNN Lab teaches and where to start."
     ),
     PageInfo(
+        "pages/data.py",
+        "Data",
+        ":material/photo_library:",
+        "Pick built-in digits or shapes, download MNIST or CIFAR-10, or upload your own image folders.",
+    ),
+    PageInfo(
         "pages/build.py",
         "Build",
         ":material/construction:",

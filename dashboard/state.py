@@ -11,8 +11,9 @@ from typing import Any
 import streamlit as st
 
 from dashboard.charts import confusion_cell_from_selection
-from dashboard.datasets import Dataset
+from dashboard.datasets import DEFAULT_DATASET, Dataset, load_builtin
 from dashboard.evaluation import Evaluation, evaluate_run
+from dashboard.limits import MAX_UPLOADS_PER_SESSION
 from dashboard.presets import load_preset
 from dashboard.spec import ModelSpec
 from dashboard.training import Run
@@ -114,6 +115,51 @@ def get_dataset() -> Dataset | None:
 
 def set_dataset(dataset: Dataset) -> None:
     st.session_state[DATASET_KEY] = dataset
+
+
+def get_dataset_or_default() -> Dataset:
+    """The chosen dataset, or the offline default (digits 28×28) so a page can always train."""
+    dataset = get_dataset()
+    if dataset is None:
+        dataset = load_builtin(DEFAULT_DATASET)
+        set_dataset(dataset)
+    return dataset
+
+
+UPLOADS_KEY = "uploaded_datasets"
+
+
+def get_uploads() -> dict[str, Dataset]:
+    """This session's uploaded datasets by name, oldest first. Only this session sees them."""
+    return dict(st.session_state.get(UPLOADS_KEY, {}))
+
+
+def add_upload(dataset: Dataset) -> None:
+    """Keep an upload in this session (replacing one of the same name); the oldest goes
+    once there are more than limits.MAX_UPLOADS_PER_SESSION."""
+    uploads = st.session_state.setdefault(UPLOADS_KEY, {})
+    uploads.pop(dataset.name, None)
+    uploads[dataset.name] = dataset
+    while len(uploads) > MAX_UPLOADS_PER_SESSION:
+        uploads.pop(next(iter(uploads)))
+
+
+DATA_NOTICE_KEY = "data_notice"
+
+
+def set_data_notice(where: str, kind: str, text: str) -> None:
+    """A message for the Data page's next run, shown under the button `where` ('pick' or
+    'upload'); kind is 'error', 'warning' or 'success'. Button callbacks set it."""
+    st.session_state[DATA_NOTICE_KEY] = (where, kind, text)
+
+
+def pop_data_notice(where: str) -> tuple[str, str] | None:
+    """(kind, text) of the notice for `where`, shown once."""
+    notice = st.session_state.get(DATA_NOTICE_KEY)
+    if notice is None or notice[0] != where:
+        return None
+    del st.session_state[DATA_NOTICE_KEY]
+    return notice[1], notice[2]
 
 
 # --- runs ---------------------------------------------------------------------
