@@ -24,4 +24,10 @@ PAGES: tuple[PageInfo, ...] = (
         ":material/construction:",
         "Stack layers and see every output shape, parameter count and cost at once.",
     ),
+    PageInfo(
+        "pages/classify.py",
+        "Classify",
+        ":material/image_search:",
+        "Ask a trained model about your own images, and see why it answered.",
+    ),
 )

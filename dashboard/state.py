@@ -6,12 +6,17 @@ the keys and their defaults live in one file.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
 from dashboard.datasets import Dataset
 from dashboard.presets import load_preset
 from dashboard.spec import ModelSpec
 from dashboard.training import Run
+
+if TYPE_CHECKING:
+    from dashboard.inference import Classifier
 
 SPEC_KEY = "spec"
 BATCH_SIZE_KEY = "batch_size"
@@ -62,3 +67,15 @@ def add_run(run: Run) -> None:
 # --- convolution explorer -------------------------------------------------------
 
 # --- classify -------------------------------------------------------------------
+UPLOADED_MODEL_KEY = "classify_uploaded_model"
+
+
+def get_uploaded_model(file_id: str) -> Classifier | None:
+    """The model this session uploaded on the Classify page, if it is still file `file_id`."""
+    stored = st.session_state.get(UPLOADED_MODEL_KEY)
+    return stored[1] if stored and stored[0] == file_id else None
+
+
+def set_uploaded_model(file_id: str, classifier: Classifier) -> None:
+    """Keep one uploaded model per session (a new upload replaces the old one)."""
+    st.session_state[UPLOADED_MODEL_KEY] = (file_id, classifier)
