@@ -584,6 +584,31 @@ def top_k(probs: np.ndarray, class_names: list[str], k: int = 5) -> list[tuple[s
 # --- inside the model ---------------------------------------------------------------
 
 
+def _graph(classifier: Classifier) -> tuple[Any, dict[str, Any]]:
+    """(inputs, {layer name: symbolic output}) of one consistent graph of the model.
+
+    A Sequential model loaded from a file has called its layers more than once, so
+    `layer.output` and the next layer's `input` can belong to different graphs and
+    gradients between them are None. For Sequential models the chain is traced anew
+    on a fresh Input (same layers, same weights); functional models keep their graph.
+    """
+    if "graph" not in classifier._cache:
+        import keras
+
+        model = classifier.model
+        if isinstance(model, keras.Sequential):
+            inputs = keras.Input(shape=model.input_shape[1:], name="image")
+            outputs, x = {}, inputs
+            for layer in model.layers:
+                x = layer(x)
+                outputs[layer.name] = x
+        else:
+            inputs = model.inputs
+            outputs = {layer.name: layer.output for layer in model.layers}
+        classifier._cache["graph"] = (inputs, outputs)
+    return classifier._cache["graph"]
+
+
 def feature_layers(classifier: Classifier) -> list[str]:
     """Names of the conv and pooling layers whose outputs are feature maps (H, W, C)."""
     return [
@@ -601,9 +626,8 @@ def feature_maps(classifier: Classifier, array: np.ndarray) -> dict[str, np.ndar
     if "features" not in classifier._cache:
         import keras
 
-        model = classifier.model
-        outputs = [model.get_layer(name).output for name in names]
-        classifier._cache["features"] = keras.Model(model.inputs, outputs)
+        inputs, graph = _graph(classifier)
+        classifier._cache["features"] = keras.Model(inputs, [graph[name] for name in names])
     x = to_model_input(array[None], classifier.input_scale)
     results = classifier._cache["features"](x, training=False)
     if len(names) == 1:
@@ -651,10 +675,15 @@ def grad_cam(
     if "gradcam" not in classifier._cache:
         import keras
 
-        head = last.input if use_logits else model.output
-        classifier._cache["gradcam"] = keras.Model(
-            model.inputs, [model.get_layer(conv_name).output, head]
-        )
+        inputs, graph = _graph(classifier)
+        if not use_logits:
+            head = graph[last.name]
+        elif isinstance(model, keras.Sequential):
+            # In a chain the head's input is the previous layer's output.
+            head = graph[model.layers[-2].name] if len(model.layers) > 1 else inputs
+        else:
+            head = last.input
+        classifier._cache["gradcam"] = keras.Model(inputs, [graph[conv_name], head])
     x = tf.constant(to_model_input(array[None], classifier.input_scale))
     with tf.GradientTape() as tape:
         conv_out, head = classifier._cache["gradcam"](x, training=False)
