@@ -603,7 +603,8 @@ def _graph(classifier: Classifier) -> tuple[Any, dict[str, Any]]:
                 x = layer(x)
                 outputs[layer.name] = x
         else:
-            inputs = model.inputs
+            # One input (check_model): pass the tensor, not a list, so calls match it.
+            inputs = model.inputs[0]
             outputs = {layer.name: layer.output for layer in model.layers}
         classifier._cache["graph"] = (inputs, outputs)
     return classifier._cache["graph"]
