@@ -21,6 +21,7 @@ import math
 import struct
 import tempfile
 import warnings
+import weakref
 import zipfile
 from dataclasses import dataclass, field
 from functools import cache
@@ -505,14 +506,24 @@ def load_model_file(data: bytes, name: str = "The file") -> Classifier:
     )
 
 
+# Sub-model caches of run models, so feature maps and Grad-CAM are not rebuilt on every
+# rerun; an entry goes when its model is garbage-collected (the run was deleted).
+_RUN_CACHES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def from_run(run: Any) -> Classifier:
-    """A Classifier for a finished or stopped training run (run.model must be set)."""
+    """A Classifier for a finished or stopped training run (run.model must be set).
+
+    Raises ModelFileError if the run's model cannot take images (e.g. 4 channels).
+    """
+    check_model(run.model, f"The model of run {run.id}")
     return Classifier(
         model=run.model,
         label=run.label,
-        class_names=list(run.class_names),
+        class_names=list(run.class_names) or default_class_names(run.model),
         spec=run.spec,
         description=f"Run {run.label}, status {run.status}.",
+        _cache=_RUN_CACHES.setdefault(run.model, {}),
     )
 
 

@@ -47,7 +47,10 @@ elif choice == UPLOAD:
             except ModelFileError as exc:
                 st.error(str(exc))
 else:
-    classifier = inference.from_run(next(run for run in runs if run.id == choice))
+    try:
+        classifier = inference.from_run(next(run for run in runs if run.id == choice))
+    except ModelFileError as exc:
+        st.error(str(exc))
 
 if classifier is None:
     st.info("Upload a model saved with `model.save('name.keras')`, or choose another model.")

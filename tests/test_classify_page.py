@@ -282,3 +282,25 @@ def test_draw_mode_waits_for_a_drawing():
     assert [info.value for info in at.info] == ["Draw a digit on the black square."]
     frame = next(box for box in at.checkbox if box.label == "Centre the digit like MNIST")
     assert frame.value is True
+
+
+def test_uploaded_model_takes_class_names():
+    from dashboard import inference
+
+    path = inference.PRETRAINED_DIR / f"{inference.PRETRAINED_NAME}.keras"
+    names = "zero, one, two, three, four, five, six, seven, eight, nine"
+    at = open_page()
+    at.selectbox[0].set_value("upload").run()
+    at.file_uploader(key="model_file").set_value(
+        ("digits.keras", path.read_bytes(), "application/octet-stream")
+    ).run()
+    seven = np.zeros((28, 28), np.uint8)
+    seven[5:8, 6:22] = 255  # the bar of a 7
+    for i in range(8, 24):
+        seven[i, 21 - (i - 8) // 2 : 24 - (i - 8) // 2] = 255  # its slanted stroke
+    at.file_uploader(key="images").set_value(("seven.png", png(seven), "image/png")).run()
+    at.text_input[0].set_value(names).run()
+    assert at.subheader[0].value.startswith("Prediction: seven (")
+    at.text_input[0].set_value("a, b, c").run()
+    assert "You gave 3 names but the model has 10 classes" in at.warning[0].value
+    assert at.subheader[0].value.startswith("Prediction: 7 (")

@@ -485,3 +485,20 @@ def test_grad_cam_needs_a_conv_layer():
     assert inference.feature_maps(classifier, np.zeros((8, 8, 1), np.uint8)) == {}
     with pytest.raises(ValueError, match="no conv layer"):
         inference.grad_cam(classifier, np.zeros((8, 8, 1), np.uint8))
+
+
+def test_runs_become_classifiers_and_unusable_runs_are_refused():
+    from dashboard.training import Run
+
+    spec = small_spec(3)
+    run = Run("r1", spec, "toy", ["cat", "dog", "fox"], status="done", model=build_model(spec, 0))
+    classifier = inference.from_run(run)
+    assert classifier.class_names == ["cat", "dog", "fox"] and classifier.spec is spec
+    # The sub-model cache survives a rerun that builds the Classifier again.
+    inference.feature_maps(classifier, np.zeros((16, 16, 1), np.uint8))
+    assert "features" in inference.from_run(run)._cache
+
+    four = small_spec(3, shape=(16, 16, 4))
+    bad = Run("r2", four, "toy", ["a", "b", "c"], status="done", model=build_model(four, 0))
+    with pytest.raises(ModelFileError, match="expects 4 channels"):
+        inference.from_run(bad)
