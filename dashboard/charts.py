@@ -81,6 +81,16 @@ def gradcam_overlay(image: np.ndarray, cam: np.ndarray, opacity: float = 0.5) ->
     return fig
 
 
+def _square_pixels(fig: go.Figure, n: int) -> None:
+    """Square pixels, row 0 on top and no ticks in each of n subplots."""
+    fig.update_yaxes(autorange="reversed", showticklabels=False, ticks="")
+    fig.update_xaxes(showticklabels=False, ticks="", constrain="domain")
+    for i in range(1, n + 1):
+        suffix = str(i) if i > 1 else ""
+        fig.layout[f"yaxis{suffix}"].scaleanchor = f"x{suffix}"
+        fig.layout[f"yaxis{suffix}"].constrain = "domain"
+
+
 def _normalize_each(stack: np.ndarray) -> np.ndarray:
     """Scale each map of (H, W, N) to 0..1 on its own, so weak maps stay visible."""
     low = stack.min(axis=(0, 1), keepdims=True)
@@ -116,11 +126,7 @@ def image_grid(
             row=i // cols + 1,
             col=i % cols + 1,
         )
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False)
-    fig.update_xaxes(showticklabels=False, constrain="domain")
-    # Each subplot keeps its own aspect ratio via scaleanchor to its own x axis.
-    for i in range(1, n + 1):
-        fig.layout[f"yaxis{i if i > 1 else ''}"].scaleanchor = f"x{i if i > 1 else ''}"
+    _square_pixels(fig, n)
     fig.update_annotations(font_size=10)
     fig.update_layout(height=40 + rows * 110, margin={"l": 0, "r": 0, "t": 30, "b": 0})
     return fig
@@ -170,8 +176,7 @@ def filter_grid(kernels: np.ndarray, max_filters: int = 64, columns: int = 8) ->
             row=i // cols + 1,
             col=i % cols + 1,
         )
-    fig.update_yaxes(autorange="reversed", showticklabels=False)
-    fig.update_xaxes(showticklabels=False)
+    _square_pixels(fig, n)
     fig.update_annotations(font_size=10)
     fig.update_layout(height=40 + rows * 110, margin={"l": 0, "r": 0, "t": 30, "b": 0})
     return fig
