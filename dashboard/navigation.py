@@ -43,6 +43,12 @@ PAGES: tuple[PageInfo, ...] = (
         ":material/blur_on:",
         "Slide a kernel over a real image: stride, padding, dilation, ReLU and pooling, step by step.",
     ),
+    PageInfo(
+        "pages/classify.py",
+        "Classify",
+        ":material/image_search:",
+        "Ask a trained model about your own images, and see why it answered.",
+    ),
 )
 
 

@@ -6,7 +6,7 @@ the keys and their defaults live in one file.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -17,6 +17,9 @@ from dashboard.limits import MAX_UPLOADS_PER_SESSION
 from dashboard.presets import load_preset
 from dashboard.spec import ModelSpec
 from dashboard.training import Run
+
+if TYPE_CHECKING:
+    from dashboard.inference import Classifier
 
 SPEC_KEY = "spec"
 BATCH_SIZE_KEY = "batch_size"
@@ -268,3 +271,15 @@ def set_conv_playing(playing: bool, n_cells: int | None = None) -> None:
 
 
 # --- classify -------------------------------------------------------------------
+UPLOADED_MODEL_KEY = "classify_uploaded_model"
+
+
+def get_uploaded_model(file_id: str) -> Classifier | None:
+    """The model this session uploaded on the Classify page, if it is still file `file_id`."""
+    stored = st.session_state.get(UPLOADED_MODEL_KEY)
+    return stored[1] if stored and stored[0] == file_id else None
+
+
+def set_uploaded_model(file_id: str, classifier: Classifier) -> None:
+    """Keep one uploaded model per session (a new upload replaces the old one)."""
+    st.session_state[UPLOADED_MODEL_KEY] = (file_id, classifier)
