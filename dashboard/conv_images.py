@@ -7,11 +7,12 @@ picture, so the browser gets a few kilobytes, not a per-pixel heatmap.
 
 from __future__ import annotations
 
-import io
 from functools import lru_cache
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
+
+from dashboard.images import ImageError, decode_image
 
 # scikit-image's bundled photos that load without a network.
 SAMPLES = (
@@ -24,10 +25,6 @@ STEP_MAX_SIDE = 16
 DISPLAY_SIDE = 320
 # ITU-R BT.601 luma, what PIL's convert("L") uses.
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
-
-
-class ImageError(ValueError):
-    """An image that cannot be used; the message says what to do."""
 
 
 def _as_hwc(img: np.ndarray) -> np.ndarray:
@@ -77,16 +74,10 @@ def pattern(name: str, size: int = 12) -> np.ndarray:
     return (img.astype(np.uint8) * 255)[:, :, None]
 
 
-def decode_upload(data: bytes) -> np.ndarray:
+def decode_upload(data: bytes, name: str = "This file") -> np.ndarray:
     """Decode an uploaded image file to uint8 (H, W, C), shrunk to MAX_UPLOAD_SIDE."""
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            im.load()
-            im = im.convert("L") if im.mode in ("1", "L", "I", "I;16", "F") else im.convert("RGB")
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        raise ImageError(
-            "This file is not an image CNN Lab can read; upload a PNG, JPEG, BMP, GIF or WebP."
-        ) from None
+    im = decode_image(data, name)
+    im = im.convert("L") if im.mode in ("1", "L", "I", "I;16", "F") else im.convert("RGB")
     if max(im.size) > MAX_UPLOAD_SIDE:
         im.thumbnail((MAX_UPLOAD_SIDE, MAX_UPLOAD_SIDE), Image.Resampling.LANCZOS)
     return _as_hwc(np.asarray(im))

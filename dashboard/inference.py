@@ -18,9 +18,7 @@ import base64
 import io
 import json
 import math
-import struct
 import tempfile
-import warnings
 import weakref
 import zipfile
 from dataclasses import dataclass, field
@@ -31,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image, ImageOps
 
+from dashboard.images import ImageError, decode_image
 from dashboard.spec import ModelSpec
 
 if TYPE_CHECKING:
@@ -38,8 +37,6 @@ if TYPE_CHECKING:
 
 # --- limits and names ------------------------------------------------------------
 
-# Formats a browser or phone produces; Image.open tries no other decoder.
-IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF")
 IMAGE_EXTENSIONS = ("png", "jpg", "jpeg", "webp", "bmp", "gif")
 MAX_MODEL_BYTES = 50 * 1024 * 1024
 # A .keras file is a zip: refuse one that would unpack to far more than it weighs.
@@ -63,88 +60,8 @@ CONV_TYPES = ("Conv2D", "DepthwiseConv2D", "SeparableConv2D")
 POOL_TYPES = ("MaxPooling2D", "AveragePooling2D")
 
 
-class ImageError(ValueError):
-    """An image a user gave that cannot be classified; the message says what to do."""
-
-
 class ModelFileError(ValueError):
     """A model file a user gave that cannot be used; the message says what to do."""
-
-
-# --- decoding -----------------------------------------------------------------
-
-
-def _declared_size(data: bytes) -> tuple[int, int] | None:
-    """Width and height a file's header declares, for the formats Pillow refuses at 0 pixels."""
-    try:
-        if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
-            return struct.unpack(">II", data[16:24])
-        if data.startswith((b"GIF87a", b"GIF89a")):
-            return struct.unpack("<HH", data[6:10])
-        if data.startswith(b"BM"):
-            width, height = struct.unpack("<ii", data[18:26])
-            return abs(width), abs(height)
-        if data.startswith(b"\xff\xd8"):
-            i = 2
-            while i + 9 < len(data):
-                if data[i] != 0xFF:
-                    return None
-                marker = data[i + 1]
-                length = struct.unpack(">H", data[i + 2 : i + 4])[0]
-                # SOF0..SOF15 carry the frame size; C4, C8 and CC are other tables.
-                if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-                    height, width = struct.unpack(">HH", data[i + 5 : i + 9])
-                    return width, height
-                i += 2 + length
-    except struct.error:
-        return None
-    return None
-
-
-def decode_image(data: bytes, name: str = "The image") -> Image.Image:
-    """Open uploaded bytes as a loaded Pillow image (first frame of an animation).
-
-    Raises ImageError with one sentence for an empty file, a non-image, a
-    decompression bomb (Pillow's MAX_IMAGE_PIXELS), a truncated file or 0 pixels.
-    """
-    if not data:
-        raise ImageError(f"{name} is an empty file (0 bytes); choose an image file.")
-    declared = _declared_size(data)
-    if declared is not None and 0 in declared:
-        raise ImageError(
-            f"{name} has {declared[0]}×{declared[1]} pixels, so there is nothing to classify; "
-            "choose an image that has content."
-        )
-    limit = Image.MAX_IMAGE_PIXELS
-    try:
-        with warnings.catch_warnings():
-            # Pillow only warns between 1× and 2× its limit; a bomb is refused either way.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)
-            image.seek(0)
-            image.load()
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        size = f"{declared[0]}×{declared[1]} " if declared else ""
-        raise ImageError(
-            f"{name} is too large ({size}pixels, over Pillow's limit of "
-            f"{limit / 1e6:.0f} million, which guards against decompression bombs); "
-            "resize it below that and upload it again."
-        ) from None
-    except Image.UnidentifiedImageError:
-        raise ImageError(
-            f"{name} is not an image CNN Lab can read; upload a PNG, JPEG, WebP, BMP or GIF file."
-        ) from None
-    except (OSError, SyntaxError, ValueError, EOFError, struct.error):
-        raise ImageError(
-            f"{name} is truncated or damaged and cannot be decoded; save or export it again "
-            "and upload the new file."
-        ) from None
-    if image.width * image.height == 0:
-        raise ImageError(
-            f"{name} has {image.width}×{image.height} pixels, so there is nothing to classify; "
-            "choose an image that has content."
-        )
-    return image
 
 
 # --- preprocessing ----------------------------------------------------------------

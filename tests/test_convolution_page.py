@@ -156,7 +156,7 @@ def test_upload_is_used_kept_and_a_bad_file_says_what_to_do():
     assert _shapes(at)["Input"] == "300×451×1"
     at.file_uploader(key="conv_file").set_value(("notes.png", b"not an image", "image/png")).run()
     assert _errors(at) == [
-        "This file is not an image CNN Lab can read; upload a PNG, JPEG, BMP, GIF or WebP."
+        "This file is not an image CNN Lab can read; upload a PNG, JPEG, WebP, BMP or GIF file."
     ]
     # The earlier upload is still there.
     assert _shapes(at)["Input"] == "300×451×1"

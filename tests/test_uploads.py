@@ -250,7 +250,8 @@ def test_decompression_bomb_image_is_skipped_by_pillows_guard():
 
 
 def test_image_over_the_pixel_limit_is_skipped(monkeypatch):
-    monkeypatch.setattr(limits, "MAX_IMAGE_PIXELS", 200)  # the toys are 12×12
+    # Pillow's own guard, which limits.py sets for the whole app; the toys are 12×12.
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 200)
     entries = two_classes() | {"cat/big.png": png(np.zeros((20, 20, 3), np.uint8))}
     dataset = load_zip_bytes(make_zip(entries), "t.zip")
     assert dataset.meta["skipped"] == [("cat/big.png", "over 0.0002 megapixels")]
