@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image, ImageOps
 
+from dashboard import limits
 from dashboard.images import ImageError, decode_image
 from dashboard.spec import ModelSpec
 
@@ -38,9 +39,6 @@ if TYPE_CHECKING:
 # --- limits and names ------------------------------------------------------------
 
 IMAGE_EXTENSIONS = ("png", "jpg", "jpeg", "webp", "bmp", "gif")
-MAX_MODEL_BYTES = 50 * 1024 * 1024
-# A .keras file is a zip: refuse one that would unpack to far more than it weighs.
-MAX_MODEL_UNPACKED_BYTES = 4 * MAX_MODEL_BYTES
 
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "models" / "pretrained"
 PRETRAINED_NAME = "digits"
@@ -362,9 +360,9 @@ def load_model_file(data: bytes, name: str = "The file") -> Classifier:
     Raises ModelFileError with one sentence for a file too big, not a .keras
     archive, corrupt, unsafe (Python code inside) or not an image classifier.
     """
-    if len(data) > MAX_MODEL_BYTES:
+    if len(data) > limits.MAX_MODEL_BYTES:
         raise ModelFileError(
-            f"{name} is {len(data) / 1e6:.0f} MB, over the {MAX_MODEL_BYTES / 1e6:.0f} MB limit "
+            f"{name} is {len(data) / 1e6:.0f} MB, over the {limits.MAX_MODEL_BYTES / 1e6:.0f} MB limit "
             "for uploaded models; upload a smaller model."
         )
     not_a_model = (
@@ -385,10 +383,10 @@ def load_model_file(data: bytes, name: str = "The file") -> Classifier:
         ) from None
     if config is None or "model.weights.h5" not in names:
         raise ModelFileError(not_a_model)
-    if unpacked > MAX_MODEL_UNPACKED_BYTES:
+    if unpacked > limits.MAX_MODEL_UNPACKED_BYTES:
         raise ModelFileError(
             f"{name} would unpack to {unpacked / 1e6:.0f} MB, over the "
-            f"{MAX_MODEL_UNPACKED_BYTES / 1e6:.0f} MB limit; upload a smaller model."
+            f"{limits.MAX_MODEL_UNPACKED_BYTES / 1e6:.0f} MB limit; upload a smaller model."
         )
 
     import keras

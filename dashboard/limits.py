@@ -37,6 +37,11 @@ MAX_IMAGE_PIXELS = 25_000_000  # per image (5000 × 5000); larger images are ski
 MAX_DATASET_BYTES = 512 * MB  # the decoded uint8 arrays of one uploaded dataset
 MAX_UPLOADS_PER_SESSION = 3  # older uploads are forgotten first
 
+# --- model files (Classify page) ------------------------------------------------------
+MAX_MODEL_BYTES = 50 * MB
+# A .keras file is a zip: refuse one that would unpack to far more than it weighs.
+MAX_MODEL_UNPACKED_BYTES = 4 * MAX_MODEL_BYTES
+
 # --- what a dataset needs -------------------------------------------------------------
 MIN_CLASSES = 2
 MIN_IMAGES_PER_CLASS = 2  # one to train on, one to test on

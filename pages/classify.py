@@ -3,7 +3,7 @@
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from dashboard import charts, inference, state
+from dashboard import charts, inference, limits, state
 from dashboard.inference import ImageError, ModelFileError
 from dashboard.navigation import ensure_app_navigation
 
@@ -36,7 +36,7 @@ if choice == PRETRAINED:
     classifier = inference.load_pretrained()
 elif choice == UPLOAD:
     model_file = st.file_uploader(
-        f"Keras model file (.keras, up to {inference.MAX_MODEL_BYTES // 2**20} MB)",
+        f"Keras model file (.keras, up to {limits.MAX_MODEL_BYTES // 2**20} MB)",
         type=["keras"],
         key="model_file",
     )

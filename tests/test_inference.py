@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dashboard import inference
+from dashboard import inference, limits
 from dashboard.inference import ImageError, ModelFileError
 from dashboard.keras_model import build_model, layer_name
 from dashboard.presets import load_preset
@@ -351,7 +351,7 @@ def test_corrupt_model_file_is_refused():
 
 def test_model_over_the_size_limit_is_refused(monkeypatch):
     data = keras_bytes(build_model(small_spec(), 0))
-    monkeypatch.setattr(inference, "MAX_MODEL_BYTES", len(data) - 1)
+    monkeypatch.setattr(limits, "MAX_MODEL_BYTES", len(data) - 1)
     with pytest.raises(ModelFileError, match=r"over the .* limit"):
         inference.load_model_file(data, "big.keras")
 
