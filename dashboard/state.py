@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard import sessions
 from dashboard.datasets import Dataset
 from dashboard.presets import load_preset
 from dashboard.spec import ModelSpec
-from dashboard.training import Run
+from dashboard.training import Run, collect_garbage_if_idle
 
 SPEC_KEY = "spec"
 BATCH_SIZE_KEY = "batch_size"
@@ -47,16 +48,81 @@ def set_dataset(dataset: Dataset) -> None:
 
 
 # --- runs ---------------------------------------------------------------------
+# Runs live in sessions.STORE under this tab's unguessable token, which the URL
+# keeps as ?session=... so a reload (a new Streamlit session) finds them again.
+# st.session_state["runs"] is the same dict object; runs that code or tests put
+# there directly join the store on the next call.
 RUNS_KEY = "runs"
+SESSION_QUERY_KEY = "session"
+SESSION_TOKEN_KEY = "session_token"
+FOCUS_RUN_KEY = "train_focus_run"
+
+
+def _script_session_id() -> str | None:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else None
+
+
+def session_token() -> str:
+    """This tab's token: from the URL on the first run, else new; kept in the URL."""
+    token = st.session_state.get(SESSION_TOKEN_KEY)
+    if token is None:
+        candidate = st.query_params.get(SESSION_QUERY_KEY)
+        token = candidate if sessions.valid_token(candidate) else sessions.new_token()
+        st.session_state[SESSION_TOKEN_KEY] = token
+    if st.query_params.get(SESSION_QUERY_KEY) != token:
+        # Page switches may drop query params; put the token back so F5 keeps the runs.
+        st.query_params[SESSION_QUERY_KEY] = token
+    sessions.STORE.touch(token, _script_session_id())
+    return token
+
+
+def _runs() -> dict[str, Run]:
+    store = sessions.STORE.runs(session_token())
+    local = st.session_state.get(RUNS_KEY)
+    if local is not store:
+        for run_id, run in (local or {}).items():
+            store.setdefault(run_id, run)
+        st.session_state[RUNS_KEY] = store
+    return store
 
 
 def get_runs() -> list[Run]:
     """This browser session's runs, newest first."""
-    return list(reversed(st.session_state.get(RUNS_KEY, {}).values()))
+    return list(reversed(_runs().values()))
 
 
 def add_run(run: Run) -> None:
-    st.session_state.setdefault(RUNS_KEY, {})[run.id] = run
+    _runs()[run.id] = run
+
+
+def get_run(run_id: str | None) -> Run | None:
+    return _runs().get(run_id) if run_id else None
+
+
+def delete_run(run_id: str) -> None:
+    """Stop the run if it trains, forget it, and free its memory when nothing trains."""
+    run = _runs().pop(run_id, None)
+    if run is not None:
+        run.stop()
+        if st.session_state.get(FOCUS_RUN_KEY) == run_id:
+            del st.session_state[FOCUS_RUN_KEY]
+        collect_garbage_if_idle()
+
+
+def get_focus_run() -> Run | None:
+    """The run the Train page shows live: the one last started or picked, else the newest."""
+    run = get_run(st.session_state.get(FOCUS_RUN_KEY))
+    if run is None:
+        runs = get_runs()
+        run = runs[0] if runs else None
+    return run
+
+
+def set_focus_run(run_id: str) -> None:
+    st.session_state[FOCUS_RUN_KEY] = run_id
 
 
 # --- convolution explorer -------------------------------------------------------
