@@ -4,7 +4,7 @@ import streamlit as st
 
 from dashboard.navigation import PAGES
 
-st.set_page_config(page_title="CNN Lab", page_icon=":material/grid_on:", layout="wide")
+st.set_page_config(page_title="CNN Lab", page_icon="🧠", layout="wide")
 st.navigation(
     [st.Page(p.path, title=p.title, icon=p.icon, default=i == 0) for i, p in enumerate(PAGES)]
 ).run()

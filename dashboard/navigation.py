@@ -25,3 +25,21 @@ PAGES: tuple[PageInfo, ...] = (
         "Stack layers and see every output shape, parameter count and cost at once.",
     ),
 )
+
+
+def ensure_app_navigation() -> None:
+    """Make a deep link run under streamlit_app.py's st.navigation.
+
+    With a `pages/` folder, Streamlit starts in its legacy mode: until some
+    session has run streamlit_app.py, a link straight to /build runs the page
+    alone, with the wrong menu and no page config. Every page calls this first;
+    it switches the process to st.navigation mode once and reruns. The flag is
+    private to Streamlit (pinned in requirements.txt); tests/test_navigation.py
+    fails if it changes.
+    """
+    import streamlit as st
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()

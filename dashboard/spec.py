@@ -8,8 +8,11 @@ must stay pure Python and fast. Tests hold it to Keras' own answers.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import math
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +40,19 @@ LAYER_DEFAULTS: dict[str, dict[str, Any]] = {
     "Dense": {"units": 128, "activation": "relu"},
 }
 LAYER_TYPES = tuple(LAYER_DEFAULTS)
+
+# How the builder offers each setting: (label, choices) or (label, min, max, step).
+PARAM_INFO: dict[str, tuple] = {
+    "filters": ("Filters", 1, 1024, 1),
+    "kernel_size": ("Kernel size", 1, 15, 1),
+    "pool_size": ("Pool size", 1, 15, 1),
+    "strides": ("Stride", 1, 8, 1),
+    "dilation_rate": ("Dilation", 1, 8, 1),
+    "padding": ("Padding", PADDINGS),
+    "activation": ("Activation", ACTIVATIONS),
+    "rate": ("Dropout rate", 0.0, 0.95, 0.05),
+    "units": ("Units", 1, 8192, 1),
+}
 SPATIAL_TYPES = ("Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D")
 
 # Community Cloud gives an app about 2.7 GB; TensorFlow and Streamlit take ~0.7 GB of it.
@@ -125,6 +141,27 @@ class ModelSpec:
     def analyze(self, batch_size: int = 32) -> Analysis:
         return analyze(self, batch_size)
 
+    # --- editing (the builder's insert / move / duplicate / delete) ---------
+    def insert_layer(self, index: int, layer: LayerSpec) -> None:
+        """Insert before position `index` (0-based); an index past the end appends."""
+        self.layers.insert(max(0, min(index, len(self.layers))), layer)
+
+    def move_layer(self, index: int, delta: int) -> None:
+        """Move a layer up (delta -1) or down (+1); moves past either end do nothing."""
+        target = index + delta
+        if 0 <= index < len(self.layers) and 0 <= target < len(self.layers):
+            self.layers[index], self.layers[target] = self.layers[target], self.layers[index]
+
+    def duplicate_layer(self, index: int) -> None:
+        layer = self.layers[index]
+        self.layers.insert(index + 1, LayerSpec(layer.type, dict(layer.params)))
+
+    def remove_layer(self, index: int) -> None:
+        del self.layers[index]
+
+    def copy(self) -> ModelSpec:
+        return spec_from_dict(self.to_dict(), validate=False)
+
     # --- serialization -------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -155,8 +192,12 @@ class ModelSpec:
         return spec_from_dict(data)
 
 
-def spec_from_dict(data: Any) -> ModelSpec:
-    """Build a ModelSpec from parsed JSON, with one clear SpecError for any problem."""
+def spec_from_dict(data: Any, validate: bool = True) -> ModelSpec:
+    """Build a ModelSpec from parsed JSON, with one clear SpecError for any problem.
+
+    With `validate`, settings out of range are refused too (how layers fit
+    together is analyze()'s job: such a spec still loads and shows its errors).
+    """
     if not isinstance(data, dict):
         raise SpecError("A model spec must be a JSON object with 'input_shape' and 'layers'.")
     version = data.get("schema_version", SCHEMA_VERSION)
@@ -197,10 +238,37 @@ def spec_from_dict(data: Any) -> ModelSpec:
     name = str(data.get("name", "custom"))
     description = str(data.get("description", ""))
     spec = ModelSpec(tuple(shape), layers, num_classes, name, description)
-    problems = validate_settings(spec)
+    problems = validate_settings(spec) if validate else []
     if problems:
         raise SpecError(problems[0])
     return spec
+
+
+# --- share links ----------------------------------------------------------------
+# A link holds the spec as compact JSON, zlib-compressed, in URL-safe base64.
+
+
+def spec_to_link_param(spec: ModelSpec) -> str:
+    data = spec.to_dict()
+    data.pop("description", None)  # keeps links short; presets carry their own
+    raw = json.dumps(data, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode().rstrip("=")
+
+
+def spec_from_link_param(param: str) -> ModelSpec:
+    """Decode a share link's spec; SpecError if it is damaged or not a spec."""
+    try:
+        packed = base64.urlsafe_b64decode(param + "=" * (-len(param) % 4))
+        inflater = zlib.decompressobj()
+        raw = inflater.decompress(packed, 1_000_000)  # a spec is a few KB; never inflate more
+        if not inflater.eof:
+            raise ValueError("incomplete or oversized")
+    except (binascii.Error, ValueError, zlib.error):
+        raise SpecError(
+            "This link's model could not be read (it may have been cut off when copied); "
+            "ask for the link again or load a preset."
+        ) from None
+    return ModelSpec.from_json(raw)
 
 
 # --- settings validation -----------------------------------------------------
@@ -218,12 +286,13 @@ def _is_int(value: Any, low: int, high: int | None = None) -> bool:
 def layer_setting_errors(layer: LayerSpec) -> list[str]:
     """Settings that are wrong on their own, whatever the layer's input."""
     p, errors = layer.params, []
-    for key in ("filters", "units"):
-        if key in p and not _is_int(p[key], 1, 100_000):
-            errors.append(f"{key} must be a whole number from 1 to 100000, not {p[key]!r}.")
-    for key in ("kernel_size", "pool_size", "strides", "dilation_rate"):
-        if key in p and not _is_int(p[key], 1, 1000):
-            errors.append(f"{key} must be a whole number of at least 1, not {p[key]!r}.")
+    for key in ("filters", "units", "kernel_size", "pool_size", "strides", "dilation_rate"):
+        if key in p:
+            label, low, high, _ = PARAM_INFO[key]
+            if not _is_int(p[key], low, high):
+                errors.append(
+                    f"{label} must be a whole number from {low} to {high}, not {p[key]!r}."
+                )
     if "padding" in p and p["padding"] not in PADDINGS:
         errors.append(f"padding must be 'valid' or 'same', not {p['padding']!r}.")
     if "activation" in p and p["activation"] not in ACTIVATIONS:

@@ -34,6 +34,60 @@ def get_batch_size() -> int:
     return int(st.session_state.get(BATCH_SIZE_KEY, 64))
 
 
+def set_batch_size(batch_size: int) -> None:
+    st.session_state[BATCH_SIZE_KEY] = int(batch_size)
+
+
+# --- build page -------------------------------------------------------------------
+# Layer widgets are keyed by a version that changes on every structural edit
+# (load, insert, move, delete), so widgets never carry a value to the wrong layer.
+LAYER_VERSION_KEY = "layer_widget_version"
+SPEC_UPLOAD_KEY = "applied_spec_upload"
+SPEC_LINK_KEY = "applied_spec_link"
+SPEC_MESSAGE_KEY = "spec_message"
+
+
+def layer_widget_version() -> int:
+    return st.session_state.get(LAYER_VERSION_KEY, 0)
+
+
+def replace_spec(spec: ModelSpec, message: str | None = None) -> None:
+    """Swap in a whole new spec (preset, upload, link) and reset the layer widgets."""
+    set_spec(spec)
+    bump_layer_widgets()
+    st.session_state[SPEC_MESSAGE_KEY] = message
+
+
+def layer_widget_key(index: int, setting: str) -> str:
+    return f"L{layer_widget_version()}_{index}_{setting}"
+
+
+def sync_layer_settings(spec: ModelSpec) -> None:
+    """Copy values the user just changed in layer widgets into the spec."""
+    for i, layer in enumerate(spec.layers):
+        for name in layer.params:
+            key = layer_widget_key(i, name)
+            if key in st.session_state:
+                layer.params[name] = st.session_state[key]
+
+
+def bump_layer_widgets() -> None:
+    st.session_state[LAYER_VERSION_KEY] = layer_widget_version() + 1
+
+
+def pop_spec_message() -> str | None:
+    """A one-time note about the last spec swap (e.g. 'Loaded preset lenet5')."""
+    return st.session_state.pop(SPEC_MESSAGE_KEY, None)
+
+
+def spec_source_is_new(key: str, source_id: str) -> bool:
+    """True once per upload or link, so re-runs don't overwrite later edits."""
+    if st.session_state.get(key) == source_id:
+        return False
+    st.session_state[key] = source_id
+    return True
+
+
 # --- dataset --------------------------------------------------------------------
 DATASET_KEY = "dataset"
 

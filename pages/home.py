@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-from dashboard.navigation import PAGES
+from dashboard.navigation import PAGES, ensure_app_navigation
+
+ensure_app_navigation()
 
 st.title("CNN Lab")
 st.markdown(
@@ -17,6 +19,8 @@ st.caption(
     "W: input size, K: kernel size, P: padding per side, D: dilation, S: stride. "
     "Every page that changes a shape shows this formula with your numbers."
 )
+
+ensure_app_navigation()
 st.subheader("Where to go")
 for page in PAGES[1:]:
     st.page_link(page.path, label=f"**{page.title}**: {page.blurb}", icon=page.icon)

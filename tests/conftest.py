@@ -8,6 +8,7 @@ skip into a failure, so CI cannot go green by skipping.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -146,13 +147,36 @@ def browser():
         browser.close()
 
 
+# On a deep link such as /build, Streamlit's frontend first probes /build/_stcore/...
+# to find the server's base path; those 404s are its own discovery, not errors.
+BASE_PATH_PROBE = re.compile(r"/[^/]+/_stcore/(health|host-config)$")
+
+
+def record_browser_errors(pg) -> list[str]:
+    """Collect console errors, page exceptions and failed requests (with URLs) of a page."""
+    errors: list[str] = []
+
+    def on_console(msg) -> None:
+        # Failed loads are reported below with their URL, which this text lacks.
+        if msg.type == "error" and not msg.text.startswith("Failed to load resource"):
+            errors.append(msg.text)
+
+    def on_response(resp) -> None:
+        if resp.status >= 400 and not BASE_PATH_PROBE.search(resp.url):
+            errors.append(f"HTTP {resp.status} {resp.url}")
+
+    pg.on("console", on_console)
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.on("response", on_response)
+    pg.on("requestfailed", lambda req: errors.append(f"{req.failure} {req.url}"))
+    return errors
+
+
 @pytest.fixture
 def page(browser, artifacts_dir: Path):
-    """A fresh browser context (its own Streamlit session) that records console errors."""
+    """A fresh browser context (its own Streamlit session) that records errors."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     pg = context.new_page()
-    pg.console_errors = []
-    pg.on("console", lambda msg: msg.type == "error" and pg.console_errors.append(msg.text))
-    pg.on("pageerror", lambda exc: pg.console_errors.append(str(exc)))
+    pg.console_errors = record_browser_errors(pg)
     yield pg
     context.close()
