@@ -12,7 +12,7 @@ from dashboard import sessions
 from dashboard.datasets import Dataset
 from dashboard.presets import load_preset
 from dashboard.spec import ModelSpec
-from dashboard.training import Run, collect_garbage_if_idle
+from dashboard.training import Run, TrainSettings, collect_garbage_if_idle
 
 SPEC_KEY = "spec"
 BATCH_SIZE_KEY = "batch_size"
@@ -176,7 +176,62 @@ def get_focus_run() -> Run | None:
 
 
 def set_focus_run(run_id: str) -> None:
+    """Show this run live; also picks it in the page's run chooser."""
     st.session_state[FOCUS_RUN_KEY] = run_id
+    st.session_state[RUN_CHOICE_KEY] = run_id
+
+
+RUN_CHOICE_KEY = "train_run_choice"
+
+
+def prepare_run_choice(run_ids: list[str]) -> None:
+    """Before the run chooser is drawn: make it show the focused run."""
+    if st.session_state.get(RUN_CHOICE_KEY) not in run_ids:
+        focus = get_focus_run()
+        st.session_state[RUN_CHOICE_KEY] = focus.id if focus is not None else run_ids[0]
+
+
+def on_run_choice() -> None:
+    st.session_state[FOCUS_RUN_KEY] = st.session_state[RUN_CHOICE_KEY]
+
+
+# --- train page settings ----------------------------------------------------------
+# Widgets lose their values when the user visits another page; the settings are
+# kept here and put back into the widget keys when the Train page runs again.
+TRAIN_SETTINGS_KEY = "train_settings"
+TRAIN_WIDGET_PREFIX = "train_w_"
+TRAIN_DATASET_KEY = "train_dataset_choice"
+
+
+def get_train_settings() -> TrainSettings:
+    return st.session_state.get(TRAIN_SETTINGS_KEY) or TrainSettings()
+
+
+def train_widget_key(name: str) -> str:
+    return TRAIN_WIDGET_PREFIX + name
+
+
+def restore_train_widgets() -> None:
+    """Give every settings widget its kept value before the widgets are drawn."""
+    for name, value in get_train_settings().to_dict().items():
+        st.session_state.setdefault(train_widget_key(name), value)
+    st.session_state.setdefault(TRAIN_DATASET_KEY, st.session_state.get("_kept_dataset", "digits"))
+
+
+def keep_train_dataset_choice() -> None:
+    st.session_state["_kept_dataset"] = st.session_state.get(TRAIN_DATASET_KEY)
+
+
+def train_settings_from_widgets() -> TrainSettings:
+    """The settings the widgets show now; also kept for the next visit."""
+    values = {
+        name: st.session_state[train_widget_key(name)]
+        for name in TrainSettings().to_dict()
+        if train_widget_key(name) in st.session_state
+    }
+    settings = TrainSettings.from_dict(values)
+    st.session_state[TRAIN_SETTINGS_KEY] = settings
+    return settings
 
 
 # --- convolution explorer -------------------------------------------------------

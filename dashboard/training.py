@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import logging
 import math
+import os
 import secrets
 import threading
 import time
@@ -45,6 +46,8 @@ LR_SCHEDULES: dict[str, str] = {
     "constant": "Constant",
 }
 SGD_MOMENTUM = 0.9
+# A loss this many times its first value has diverged for good (NaN is near).
+EXPLODED_FACTOR = 1e6
 
 # Process-wide: one queue and one cache for every browser session.
 QUEUE = TrainingQueue()
@@ -288,6 +291,16 @@ class Run:
 # --- starting runs --------------------------------------------------------------------
 
 
+def builtin_dataset_names() -> list[str]:
+    """Built-in datasets: scikit-learn's digits (8×8 and 28×28) and any .npz in
+    $CNNLAB_DATA_DIR (e.g. mnist)."""
+    names = ["digits", "digits28"]
+    data_dir = os.environ.get("CNNLAB_DATA_DIR")
+    if data_dir and os.path.isdir(data_dir):
+        names += sorted(f[:-4] for f in os.listdir(data_dir) if f.endswith(".npz"))
+    return names
+
+
 @lru_cache(maxsize=4)
 def builtin_dataset(name: str) -> Dataset:
     """A built-in dataset, loaded once per process (every session shares the arrays)."""
@@ -304,8 +317,8 @@ def fit_spec_to_dataset(spec: ModelSpec, dataset: Dataset) -> tuple[ModelSpec, l
     if tuple(spec.input_shape) != dataset.input_shape:
         fitted.input_shape = dataset.input_shape
         notes.append(
-            f"The model's input was {_shape_text(spec.input_shape)}; it now takes "
-            f"{dataset.name}'s {_shape_text(dataset.input_shape)} images."
+            f"The model's input was {_shape_text(spec.input_shape)}; it now takes the "
+            f"{_shape_text(dataset.input_shape)} images of {dataset.name}."
         )
     if spec.num_classes != dataset.num_classes:
         fitted.num_classes = dataset.num_classes
@@ -317,8 +330,8 @@ def fit_spec_to_dataset(spec: ModelSpec, dataset: Dataset) -> tuple[ModelSpec, l
     if not analysis.ok:
         problem = (analysis.problems or [info.error for info in analysis.errors])[0]
         raise SpecError(
-            f"This model cannot take {dataset.name}'s {_shape_text(dataset.input_shape)} "
-            f"images: {problem} Change the layers on the Build page or pick another dataset."
+            f"This model cannot take the {_shape_text(dataset.input_shape)} images of "
+            f"{dataset.name}: {problem} Change the layers on the Build page or pick another dataset."
         )
     return fitted, notes
 
@@ -771,6 +784,7 @@ def _live_metrics_class() -> type:
             self.failure: str | None = None
             self.global_step = 0
             self._rate: float | None = None  # images/s, smoothed
+            self.first_loss: float | None = None
 
         def _halt(self) -> None:
             self.model.stop_training = True
@@ -817,11 +831,19 @@ def _live_metrics_class() -> type:
                 run.epoch, run.step = self.epoch, batch + 1
                 run.images_per_s = self._rate
                 run.eta_seconds = left / self._rate if self._rate else None
+            if self.first_loss is None:
+                self.first_loss = loss_mean
             if not math.isfinite(loss_mean):
                 self.failure = (
                     f"The loss became {'NaN' if math.isnan(loss_mean) else 'infinite'} in "
                     f"epoch {self.epoch + 1}, batch {batch + 1}: the learning rate may be too "
                     "high; lower it (e.g. by 10×) and start again."
+                )
+                self._halt()
+            elif loss_mean > EXPLODED_FACTOR * max(self.first_loss, 1.0):
+                self.failure = (
+                    f"The loss exploded to {loss_mean:.3g} in epoch {self.epoch + 1}: the "
+                    "learning rate is far too high; lower it (e.g. by 10×) and start again."
                 )
                 self._halt()
             elif run.stop_requested:
