@@ -22,8 +22,12 @@ import logging
 import sys
 from typing import Any
 
+from streamlit.runtime.scriptrunner import script_runner
+
 _LOG = logging.getLogger(__name__)
 _INSTALLED = False
+# Streamlit's own hook, kept for tests that show what it did.
+ORIGINAL_HOOK = getattr(script_runner, "_clean_problem_modules", None)
 
 
 def _clean_problem_modules_keeping_keras() -> None:
@@ -42,7 +46,6 @@ def install() -> bool:
     if _INSTALLED:
         return True
     from streamlit import config
-    from streamlit.runtime.scriptrunner import script_runner
 
     try:
         config.set_option("runner.postScriptGC", False)
@@ -60,8 +63,6 @@ def install() -> bool:
 
 
 def is_installed() -> bool:
-    from streamlit.runtime.scriptrunner import script_runner
-
     return (
         getattr(script_runner, "_clean_problem_modules", None)
         is _clean_problem_modules_keeping_keras

@@ -584,6 +584,7 @@ class _Trainer:
                 steps_per_epoch=data.steps_per_epoch,
                 validation_data=data.validation,
                 callbacks=callbacks,
+                shuffle=False,  # the pipeline already shuffles, by the run's seed
                 verbose=0,
             )
         except Exception as exc:
@@ -842,8 +843,9 @@ def _live_metrics_class() -> type:
                 self._halt()
             elif loss_mean > EXPLODED_FACTOR * max(self.first_loss, 1.0):
                 self.failure = (
-                    f"The loss exploded to {loss_mean:.3g} in epoch {self.epoch + 1}: the "
-                    "learning rate is far too high; lower it (e.g. by 10×) and start again."
+                    f"The loss exploded to {loss_mean:.3g} in epoch {self.epoch + 1}, batch "
+                    f"{batch + 1}, on its way to NaN: the learning rate may be too high; "
+                    "lower it (e.g. by 10×) and start again."
                 )
                 self._halt()
             elif run.stop_requested:
