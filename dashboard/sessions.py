@@ -61,6 +61,7 @@ class SessionStore:
         self,
         ttl: float | None = None,
         is_connected: Callable[[str], bool] = _streamlit_session_is_connected,
+        auto_reap: bool = True,
     ) -> None:
         if ttl is None:
             ttl = float(os.environ.get("CNNLAB_SESSION_TTL", DEFAULT_TTL_SECONDS))
@@ -69,6 +70,7 @@ class SessionStore:
         self._lock = threading.Lock()
         self._entries: dict[str, _Entry] = {}
         self._reaper: threading.Thread | None = None
+        self._auto_reap = auto_reap  # False: only explicit reap() calls (tests)
 
     def runs(self, token: str) -> dict[str, Any]:
         """The token's runs; the same dict object on every call, so edits are shared."""
@@ -116,6 +118,8 @@ class SessionStore:
         return tokens
 
     def _ensure_reaper(self) -> None:
+        if not self._auto_reap:
+            return
         if self._reaper is not None and self._reaper.is_alive():
             return
         with self._lock:

@@ -8,6 +8,7 @@ TensorFlow is imported inside functions only.
 
 from __future__ import annotations
 
+import atexit
 import gc
 import logging
 import math
@@ -388,6 +389,21 @@ def active_run_count() -> int:
     """Runs queued or training in this process, across all sessions."""
     with _LIVE_LOCK:
         return len(_LIVE)
+
+
+def stop_all(timeout: float = 10.0) -> None:
+    """Stop every live run and wait a little for each (at interpreter exit: a thread
+    still inside TensorFlow when Python shuts down aborts the process)."""
+    with _LIVE_LOCK:
+        live = list(_LIVE)
+    for run in live:
+        run.stop()
+    deadline = time.monotonic() + timeout
+    for run in live:
+        run.wait(max(0.0, deadline - time.monotonic()))
+
+
+atexit.register(stop_all)
 
 
 def collect_garbage_if_idle() -> bool:

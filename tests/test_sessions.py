@@ -20,7 +20,7 @@ def test_tokens_are_long_random_and_checked():
 
 
 def test_each_token_has_its_own_runs_and_keeps_them():
-    store = SessionStore(ttl=60, is_connected=lambda sid: False)
+    store = SessionStore(ttl=60, is_connected=lambda sid: False, auto_reap=False)
     a, b = sessions.new_token(), sessions.new_token()
     store.runs(a)["r1"] = "run one"
     assert store.runs(b) == {}
@@ -30,7 +30,7 @@ def test_each_token_has_its_own_runs_and_keeps_them():
 
 
 def test_a_session_gone_longer_than_the_ttl_stops_its_runs_and_frees_them():
-    store = SessionStore(ttl=0.2, is_connected=lambda sid: False)
+    store = SessionStore(ttl=0.2, is_connected=lambda sid: False, auto_reap=False)
     gone, alive = sessions.new_token(), sessions.new_token()
     digits = dataclasses.replace(training.builtin_dataset("digits"), shareable=False, meta={})
     run = training.start_run(load_preset("default"), digits, TrainSettings(epochs=500))
@@ -49,7 +49,7 @@ def test_a_session_gone_longer_than_the_ttl_stops_its_runs_and_frees_them():
 
 
 def test_a_connected_tab_keeps_its_session_past_the_ttl():
-    store = SessionStore(ttl=0.1, is_connected=lambda sid: sid == "open-tab")
+    store = SessionStore(ttl=0.1, is_connected=lambda sid: sid == "open-tab", auto_reap=False)
     token = sessions.new_token()
     store.touch(token, "open-tab")
     store.runs(token)["r"] = "run"

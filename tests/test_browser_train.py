@@ -1,0 +1,52 @@
+"""The Train page in a real Chromium: Start, watch the chart move, Stop, reload."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+# Number of points in the per-batch chart (the last Plotly chart on the page).
+BATCH_POINTS = """() => {
+    const plots = document.querySelectorAll('.js-plotly-plot');
+    if (!plots.length) return -1;
+    const data = plots[plots.length - 1].data || [];
+    return data.length ? data[0].x.length : -1;
+}"""
+
+
+def test_start_watch_stop_reload(app_url, page, artifacts_dir):
+    page.goto(f"{app_url}/train")
+    start = page.get_by_role("button", name="Start training")
+    start.wait_for(timeout=120_000)
+    epochs = page.get_by_label("Epochs")
+    epochs.fill("300")
+    epochs.press("Enter")
+    start.click()
+
+    heading = page.get_by_text(re.compile(r"Run [0-9a-f]{6}: (queued|training)")).first
+    heading.wait_for(timeout=120_000)
+    run_id = re.search(r"Run ([0-9a-f]{6})", heading.inner_text()).group(1)
+
+    # The chart changes at least twice while the run trains (the fragment polls).
+    seen = []
+    for _ in range(3):
+        previous = seen[-1] if seen else -1
+        page.wait_for_function(f"({BATCH_POINTS})() > {previous}", timeout=120_000)
+        seen.append(page.evaluate(BATCH_POINTS))
+    assert seen == sorted(set(seen)) and len(seen) == 3, seen
+    page.screenshot(path=str(artifacts_dir / "train_live.png"), full_page=True)
+
+    page.get_by_role("button", name="Stop").first.click()
+    page.get_by_text(f"Run {run_id}: stopped").wait_for(timeout=120_000)
+
+    assert "session=" in page.url  # the tab's token, which the reload keeps
+    page.reload()
+    page.get_by_text(f"Run {run_id}: stopped").wait_for(timeout=120_000)
+    rows = page.locator("[data-testid=stDataFrame] [role=row]")
+    rows.first.wait_for(timeout=60_000)
+    assert any(run_id in text for text in rows.all_inner_texts())
+    page.screenshot(path=str(artifacts_dir / "train_after_reload.png"), full_page=True)
+    assert not page.console_errors, page.console_errors
