@@ -442,6 +442,8 @@ class _Trainer:
                 if self._lead_or_follow():
                     continue  # an identical run started first: follow it instead
                 try:
+                    if self._adopt_cached():
+                        return  # an identical run finished just before we took the lead
                     ticket = self.queue.acquire(
                         lambda place: run._set(queue_position=place),
                         lambda: run.stop_requested,

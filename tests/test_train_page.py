@@ -167,7 +167,7 @@ def test_diff_of_two_runs_layer_by_layer_and_setting_by_setting():
 def test_spec_that_cannot_fit_the_data_is_refused_and_nothing_is_lost():
     at = page()
     spec = load_preset("default")
-    spec.layers[0].params["kernel_size"] = 9  # cannot slide over 8×8 digits
+    spec.layers[0].params.update(kernel_size=9, padding="valid")  # cannot slide over 8×8
     at.session_state["spec"] = spec
     at.run()
     at.button(key="FormSubmitter:train_form-Start training").click().run()
