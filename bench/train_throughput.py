@@ -84,7 +84,7 @@ def train_in_app() -> tuple[float, float, str]:
             page.get_by_label("Dataset").click()
             page.get_by_role("option", name="mnist", exact=True).click()
             page.get_by_text("60,000 training and 10,000 test images").wait_for(timeout=180_000)
-            epochs = page.get_by_label("Epochs")
+            epochs = page.get_by_label("Epochs", exact=True)
             epochs.fill(str(EPOCHS))
             epochs.press("Enter")
             start.click()

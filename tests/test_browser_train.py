@@ -21,8 +21,8 @@ def test_start_watch_stop_reload(app_url, page, artifacts_dir):
     page.goto(f"{app_url}/train")
     start = page.get_by_role("button", name="Start training")
     start.wait_for(timeout=120_000)
-    epochs = page.get_by_label("Epochs")
-    epochs.fill("300")
+    epochs = page.get_by_label("Epochs", exact=True)
+    epochs.fill("200")
     epochs.press("Enter")
     start.click()
 
