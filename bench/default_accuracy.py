@@ -19,12 +19,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from dashboard import training  # noqa: E402
+from dashboard.datasets import load_builtin  # noqa: E402
 from dashboard.presets import load_preset  # noqa: E402
 from dashboard.training import TrainSettings  # noqa: E402
 
 
 def main() -> None:
-    dataset = training.builtin_dataset("mnist")
+    dataset = load_builtin("mnist")
     settings = TrainSettings()
     print(f"default preset on mnist ({len(dataset.x_train):,} images): {settings.summary()}")
     run = training.start_run(load_preset("default"), dataset, settings)

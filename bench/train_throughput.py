@@ -82,7 +82,7 @@ def train_in_app() -> tuple[float, float, str]:
             start = page.get_by_role("button", name="Start training")
             start.wait_for(timeout=180_000)
             page.get_by_label("Dataset").click()
-            page.get_by_role("option", name="mnist", exact=True).click()
+            page.get_by_role("option", name="MNIST (on disk)").click()
             page.get_by_text("60,000 training and 10,000 test images").wait_for(timeout=180_000)
             epochs = page.get_by_label("Epochs", exact=True)
             epochs.fill(str(EPOCHS))
@@ -111,12 +111,13 @@ def train_bare() -> float:
     import numpy as np
 
     from dashboard import training
+    from dashboard.datasets import load_builtin
     from dashboard.keras_model import build_model
     from dashboard.presets import load_preset
     from dashboard.training import TrainSettings
 
     settings = TrainSettings(epochs=EPOCHS)
-    dataset = training.builtin_dataset("mnist")
+    dataset = load_builtin("mnist")
     spec, _ = training.fit_spec_to_dataset(load_preset("default"), dataset)
     rng = np.random.default_rng(settings.seed)
     order = rng.permutation(len(dataset.x_train))

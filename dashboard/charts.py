@@ -6,7 +6,11 @@ Sections by page; each builder returns a go.Figure and touches no session state.
 from __future__ import annotations
 
 import math
+from typing import Any
 
+import numpy as np
+import pandas as pd
+import plotly.express as px
 import plotly.graph_objects as go
 
 from dashboard.spec import Analysis
@@ -38,13 +42,16 @@ def network_diagram(analysis: Analysis, input_shape: tuple[int, int, int]) -> go
 
     A feature map is a box (height ~ spatial size, thickness ~ channels); a flat
     vector is a thin bar (height ~ its length). Layers that cannot be computed
-    are drawn hatched, with their error in the hover text.
+    are drawn in red, with their error in the hover text.
     """
-    fig = go.Figure()
     entries = [("Input", "input", tuple(input_shape), None)]
     entries += [
         (info.type, info.summary, info.output_shape, info.error) for info in analysis.layers
     ]
+    # One trace per (colour, face) with polygons separated by None: a figure of a
+    # few traces renders and serializes far faster than one trace per box.
+    faces: dict[tuple[str, float], dict[str, list]] = {}
+    annotations = []
     x = 0.0
     for i, (kind, summary, shape, error) in enumerate(entries):
         height, depth = _block_size(shape) if shape else (3.0, 0.6)
@@ -54,38 +61,71 @@ def network_diagram(analysis: Analysis, input_shape: tuple[int, int, int]) -> go
         hover = f"<b>{i}. {kind}</b><br>{summary}<br>output {shape_text}"
         if error:
             hover += f"<br><b>{error}</b>"
-        # Front face, then the side face that shows the channel depth.
-        front_x = [x, x + depth, x + depth, x, x]
-        front_y = [-height / 2, -height / 2, height / 2, height / 2, -height / 2]
-        side_x = [x + depth, x + depth + skew, x + depth + skew, x + depth, x + depth]
-        side_y = [-height / 2, -height / 2 + skew, height / 2 + skew, height / 2, -height / 2]
-        for xs, ys, opacity in ((side_x, side_y, 0.55), (front_x, front_y, 0.9)):
-            fig.add_trace(
-                go.Scatter(
-                    x=xs, y=ys, fill="toself", mode="lines", line={"color": color, "width": 1},
-                    fillcolor=color, opacity=opacity, hoverinfo="text", hovertext=hover,
-                    fillpattern={"shape": "/"} if error or not shape else None,
-                    showlegend=False,
-                )
-            )  # fmt: skip
+        low, high = -height / 2, height / 2
+        front = ([x, x + depth, x + depth, x, x], [low, low, high, high, low])
+        right = x + depth
+        side = (
+            [right, right + skew, right + skew, right, right],
+            [low, low + skew, high + skew, high, low],
+        )
+        for (xs, ys), opacity in ((side, 0.55), (front, 0.9)):
+            trace = faces.setdefault((color, opacity), {"x": [], "y": [], "text": []})
+            trace["x"] += [*xs, None]
+            trace["y"] += [*ys, None]
+            trace["text"] += [hover] * 5 + [None]
         label = "Input" if i == 0 else f"{i}. {kind.replace('Pooling2D', 'Pool')}"
-        fig.add_annotation(
-            x=x + depth / 2, y=-height / 2 - 0.6, text=f"{label}<br>{shape_text}",
-            showarrow=False, font={"size": 10}, yanchor="top", textangle=0,
+        annotations.append(
+            {
+                "x": x + depth / 2, "y": low - 0.6, "text": f"{label}<br>{shape_text}",
+                "showarrow": False, "font": {"size": 10}, "yanchor": "top",
+            }
         )  # fmt: skip
         x += depth + skew + 1.2
-    fig.update_layout(
+    traces = [
+        go.Scatter(
+            x=face["x"], y=face["y"], fill="toself", mode="lines", fillcolor=color,
+            line={"color": color, "width": 1}, opacity=opacity, hoverinfo="text",
+            hovertext=face["text"], showlegend=False,
+        )
+        for (color, opacity), face in faces.items()
+    ]  # fmt: skip
+    layout = go.Layout(
         height=320,
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         xaxis={"visible": False},
         yaxis={"visible": False, "scaleanchor": "x"},
         plot_bgcolor="rgba(0,0,0,0)",
         hoverlabel={"align": "left"},
+        annotations=annotations,
     )
-    return fig
+    return go.Figure(data=traces, layout=layout)
 
 
 # --- data page ----------------------------------------------------------------
+
+
+def class_counts_chart(
+    class_names: list[str], train_counts: list[int], test_counts: list[int]
+) -> go.Figure:
+    """Stacked bars: images per class, train and test."""
+    fig = go.Figure(
+        [
+            go.Bar(name="train", x=class_names, y=list(train_counts), marker_color="#4c78a8"),
+            go.Bar(name="test", x=class_names, y=list(test_counts), marker_color="#f58518"),
+        ]
+    )
+    fig.update_layout(
+        barmode="stack",
+        xaxis_title="class",
+        yaxis_title="images",
+        xaxis_type="category",  # class names like "0".."9" are labels, not numbers
+        legend_orientation="h",
+        legend_y=1.12,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        height=320,
+    )
+    return fig
+
 
 # --- training and run comparison -------------------------------------------------
 TRAIN_COLOR = "#e4572e"
@@ -208,7 +248,240 @@ def overlay_figure(series: list[tuple[str, list[dict[str, float]]]], metric: str
 
 
 # --- evaluation ---------------------------------------------------------------
+CONFUSION_CLICK_TRACE = 1  # the invisible per-cell markers a click selects
+CNN_COLOR, DENSE_COLOR = "#1f77b4", "#ff7f0e"
+
+
+def confusion_matrix_chart(
+    confusion: np.ndarray, class_names: list[str], highlight: tuple[int, int] | None = None
+) -> go.Figure:
+    """Confusion matrix heatmap with the count in every cell; rows true, columns predicted.
+
+    Plotly heatmaps report no click selection in Streamlit, so an invisible
+    square marker sits on every cell (trace CONFUSION_CLICK_TRACE, row-major,
+    customdata [true, predicted, count]); clicking a cell selects its marker.
+    `highlight` (true, predicted) outlines the cell being shown, wherever the
+    choice came from. The colour scale saturates at twice the largest mistake
+    count: else the diagonal's hundreds wash every mistake out.
+    """
+    k = len(class_names)
+    labels = [str(name) for name in class_names]
+    off_diagonal = confusion[~np.eye(k, dtype=bool)]
+    cap = max(1, 2 * int(off_diagonal.max()) if off_diagonal.size else 1)
+    fig = px.imshow(
+        confusion,
+        x=labels,
+        y=labels,
+        text_auto=True,
+        zmin=0,
+        zmax=cap,
+        color_continuous_scale="Blues",
+        labels={"x": "Predicted class", "y": "True class", "color": "Images"},
+        aspect="equal",
+    )
+    fig.update_traces(hoverinfo="skip", hovertemplate=None)
+    true_idx, pred_idx = np.divmod(np.arange(k * k), k)
+    fig.add_trace(
+        go.Scatter(
+            x=[labels[p] for p in pred_idx],
+            y=[labels[t] for t in true_idx],
+            mode="markers",
+            customdata=np.stack([true_idx, pred_idx, confusion.reshape(-1)], axis=1),
+            # Invisible in every state: the outline below marks the shown cell instead.
+            marker={"symbol": "square", "size": max(8, min(40, 420 // k)), "opacity": 0},
+            selected={"marker": {"opacity": 0}},
+            unselected={"marker": {"opacity": 0}},
+            hovertemplate="true %{y}, predicted %{x}: %{customdata[2]} images<extra></extra>",
+            showlegend=False,
+        )
+    )
+    if highlight is not None:
+        # Category axes place class i at position i, so a cell spans i ± 0.5.
+        true_class, predicted_class = highlight
+        fig.add_shape(
+            type="rect",
+            x0=predicted_class - 0.5,
+            x1=predicted_class + 0.5,
+            y0=true_class - 0.5,
+            y1=true_class + 0.5,
+            line={"color": "#d62728", "width": 3},
+        )
+    fig.update_xaxes(type="category", side="top")
+    fig.update_yaxes(type="category")
+    fig.update_layout(
+        coloraxis_colorbar={"title": {"text": f"Images<br>(≥{cap} darkest)"}},
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        height=max(360, min(640, 48 * k + 120)),
+    )
+    return fig
+
+
+def confusion_cell_from_selection(selection: Any, num_classes: int) -> tuple[int, int] | None:
+    """(true, predicted) of the cell a confusion_matrix_chart selection picked, if any."""
+    points = (selection or {}).get("points", []) if isinstance(selection, dict) else []
+    for point in points:
+        if point.get("curve_number") != CONFUSION_CLICK_TRACE:
+            continue
+        index = point.get("point_index", point.get("point_number"))
+        if isinstance(index, int) and 0 <= index < num_classes * num_classes:
+            true_class, predicted_class = divmod(index, num_classes)
+            return true_class, predicted_class
+    return None
+
+
+def class_scores_chart(scores: pd.DataFrame) -> go.Figure:
+    """Grouped bars of precision, recall and F1 per class (columns of per_class_scores)."""
+    long = scores.melt(id_vars="class", value_vars=["precision", "recall", "F1"], var_name="score")
+    long["class"] = long["class"].astype(str)
+    fig = px.bar(long, x="class", y="value", color="score", barmode="group")
+    fig.update_xaxes(type="category", title="Class")
+    fig.update_yaxes(range=[0, 1.02], title="Score", tickformat=".0%")
+    fig.update_layout(legend_title_text="", margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    return fig
+
+
+def cnn_vs_dense_chart(
+    class_names: list[str],
+    cnn_recall: np.ndarray,
+    dense_recall: np.ndarray,
+    cnn_label: str,
+    dense_label: str,
+) -> go.Figure:
+    """Per-class recall (share of each class recognized) of a CNN beside the dense-only baseline."""
+    labels = [str(name) for name in class_names]
+    fig = go.Figure(
+        [
+            go.Bar(x=labels, y=cnn_recall, name=cnn_label, marker_color=CNN_COLOR),
+            go.Bar(x=labels, y=dense_recall, name=dense_label, marker_color=DENSE_COLOR),
+        ]
+    )
+    fig.update_xaxes(type="category", title="Class")
+    fig.update_yaxes(range=[0, 1.02], title="Recognized (recall)", tickformat=".0%")
+    fig.update_layout(
+        barmode="group",
+        legend={"orientation": "h", "y": -0.25},
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+    )
+    return fig
+
 
 # --- convolution explorer ----------------------------------------------------------
+# Step-by-step pictures for one output cell (see conv_ops.Step). Cells are small (≤ 16×16
+# input plus padding), so every value is written in its cell.
+
+WINDOW_COLOR = "#ff7f0e"
+PAD_FILL = "rgba(120, 120, 120, 0.45)"
+INPUT_LINE = "#1f77b4"
+
+
+def _rect_path(x0: float, y0: float, x1: float, y1: float) -> str:
+    return f"M{x0},{y0} L{x1},{y0} L{x1},{y1} L{x0},{y1} Z"
+
+
+def _grid_heatmap(
+    values: np.ndarray,
+    text: np.ndarray,
+    colorscale: str,
+    zmid: float | None = None,
+    title: str = "",
+    x0: int = 0,
+    y0: int = 0,
+    shapes: list[dict[str, Any]] | None = None,
+) -> go.Figure:
+    """A heatmap with a value written in each cell, row 0 at the top.
+
+    Built in one constructor call, with outlines as a few SVG paths rather than one
+    shape per cell: Plotly validates every object, and this keeps a figure at a few ms.
+    """
+    h, w = values.shape
+    heatmap = go.Heatmap(
+        z=values, x=np.arange(w) + x0, y=np.arange(h) + y0, text=text,
+        texttemplate="%{text}", colorscale=colorscale, zmid=zmid, showscale=False,
+        xgap=1, ygap=1, hovertemplate="row %{y}, column %{x}: %{z:.3f}<extra></extra>",
+    )  # fmt: skip
+    layout = {
+        "title": {"text": title},
+        "margin": {"l": 10, "r": 10, "t": 60, "b": 10},
+        "height": max(280, 30 * h + 100),
+        "yaxis": {"autorange": "reversed", "scaleanchor": "x", "constrain": "domain", "dtick": 1},
+        "xaxis": {"constrain": "domain", "dtick": 1, "side": "top"},
+        "shapes": shapes or [],
+    }
+    return go.Figure(data=[heatmap], layout=layout)
+
+
+def _numbers(values: np.ndarray, fmt: str = ".2g") -> np.ndarray:
+    values = np.where(values == 0, 0.0, values)  # no "-0" in the cells
+    return np.array(
+        [["" if np.isnan(v) else format(v, fmt) for v in row] for row in values.astype(float)]
+    )
+
+
+def step_input_figure(step: Any) -> go.Figure:
+    """The padded input with the padding shaded and the kernel's window outlined.
+
+    Axes count rows/columns of the original input, so padding has negative or
+    past-the-end coordinates.
+    """
+    (top, bottom), (left, right) = step.geometry.pads
+    hp, wp = step.padded.shape
+    h, w = hp - top - bottom, wp - left - right
+    outer = _rect_path(-left - 0.5, -top - 0.5, w + right - 0.5, h + bottom - 0.5)
+    inner = _rect_path(-0.5, -0.5, w - 0.5, h - 0.5)
+    window = " ".join(
+        _rect_path(c - left - 0.5, r - top - 0.5, c - left + 0.5, r - top + 0.5)
+        for r in step.rows
+        for c in step.cols
+    )
+    shapes = [
+        # The padding ring: outer rectangle minus the input (even-odd fill).
+        {"type": "path", "path": f"{outer} {inner}", "fillcolor": PAD_FILL, "fillrule": "evenodd",
+         "line": {"width": 0}, "name": "padding"},
+        {"type": "path", "path": inner, "line": {"color": INPUT_LINE, "width": 2}, "name": "input"},
+        {"type": "path", "path": window, "line": {"color": WINDOW_COLOR, "width": 3},
+         "name": "window"},
+    ]  # fmt: skip
+    title = "Input with padding (shaded)" if top + bottom + left + right else "Input (no padding)"
+    # One decimal keeps 20 columns readable; hover shows the exact value.
+    return _grid_heatmap(step.padded, _numbers(step.padded, ".1f"), "Greys_r", title=title,
+                         x0=-left, y0=-top, shapes=shapes)  # fmt: skip
+
+
+def step_products_figure(step: Any) -> go.Figure:
+    """Each input value under the kernel times its weight, and the product."""
+    # Up to 3×3 each cell shows value × weight and the product; larger kernels just the product.
+    small = step.kernel.size <= 9
+    text = np.array(
+        [
+            [f"{v:.2g}×{k:.2g}<br><b>{p:.2g}</b>" if small else f"{p:.2g}"
+             for v, k, p in zip(*rows, strict=True)]
+            for rows in zip(step.window, step.kernel, step.products + 0.0, strict=True)
+        ]
+    )  # fmt: skip
+    return _grid_heatmap(step.products, text, "RdBu_r", zmid=0.0,
+                         title=f"Products: sum = {step.total:.4g}")  # fmt: skip
+
+
+def step_output_figure(step: Any) -> go.Figure:
+    """The output filled in up to the current cell, which is outlined."""
+    filled = np.full(step.output.shape, np.nan)
+    flat = filled.reshape(-1)
+    flat[: step.index + 1] = step.output.reshape(-1)[: step.index + 1]
+    cell = {"type": "path", "name": "current cell", "line": {"color": WINDOW_COLOR, "width": 3},
+            "path": _rect_path(step.col - 0.5, step.row - 0.5, step.col + 0.5, step.row + 0.5)}  # fmt: skip
+    # Keep the colour scale of the whole output, so a cell's colour does not change as it fills.
+    bound = float(np.abs(step.output).max()) or 1.0
+    fig = _grid_heatmap(filled, _numbers(filled), "RdBu_r", zmid=0.0,
+                        title=f"Output {step.output.shape[0]}×{step.output.shape[1]}",
+                        shapes=[cell])  # fmt: skip
+    fig.data[0].update(zmin=-bound, zmax=bound, zmid=None)
+    return fig
+
+
+def kernel_figure(kernel: np.ndarray, title: str = "") -> go.Figure:
+    """A small kernel with its weights written in the cells (blue negative, red positive)."""
+    k = np.asarray(kernel, dtype=float)
+    return _grid_heatmap(k, _numbers(k), "RdBu_r", zmid=0.0, title=title)
+
 
 # --- classify / model internals ----------------------------------------------------

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dashboard.datasets import Dataset, load_builtin
+from dashboard.datasets import DataError, Dataset, load_builtin, read_npz
 from dashboard.presets import load_preset, preset_names
 from dashboard.spec import ModelSpec, SpecError
 from dashboard.training import LR_SCHEDULES, OPTIMIZERS, TrainSettings
@@ -28,34 +28,14 @@ class CliError(Exception):
     """A mistake in the command; the message says what to do."""
 
 
-def load_npz(path: str | Path, shareable: bool = False) -> Dataset:
-    """A Keras-layout .npz (x_train, y_train, x_test, y_test) as a Dataset."""
+def load_npz(path: str | Path) -> Dataset:
+    """A Keras-layout .npz (x_train, y_train, x_test, y_test); never shared (like an upload)."""
     path = Path(path)
     if not path.is_file():
         raise CliError(
             f"No file {path}; give the path of an .npz with x_train/y_train/x_test/y_test."
         )
-    try:
-        with np.load(path) as npz:
-            missing = {"x_train", "y_train", "x_test", "y_test"} - set(npz.files)
-            if missing:
-                raise CliError(f"{path} has no {', '.join(sorted(missing))}; it needs x_train, y_train, x_test and y_test.")  # fmt: skip
-            arrays = {key: npz[key] for key in ("x_train", "y_train", "x_test", "y_test")}
-    except (OSError, ValueError) as exc:
-        raise CliError(f"{path} is not a readable .npz file ({exc}).") from None
-    x_train, x_test = arrays["x_train"], arrays["x_test"]
-    if x_train.ndim == 3:
-        x_train, x_test = x_train[..., None], x_test[..., None]
-    if x_train.dtype != np.uint8:
-        # Float images in 0..1 (or 0..255) become the uint8 the app uses everywhere.
-        scale = 255.0 if float(np.nanmax(x_train)) <= 1.0 else 1.0
-        x_train = np.clip(x_train * scale, 0, 255).astype(np.uint8)
-        x_test = np.clip(x_test * scale, 0, 255).astype(np.uint8)
-    y_train = arrays["y_train"].reshape(-1).astype(np.int64)
-    y_test = arrays["y_test"].reshape(-1).astype(np.int64)
-    n = int(max(y_train.max(), y_test.max())) + 1
-    return Dataset(path.stem, x_train, y_train, x_test, y_test, [str(i) for i in range(n)],
-                   f"file {path}", shareable=shareable)  # fmt: skip
+    return read_npz(path, path.stem, f"file {path}", shareable=False)
 
 
 def _spec(args: argparse.Namespace) -> ModelSpec:
@@ -77,7 +57,7 @@ def _dataset(args: argparse.Namespace) -> Dataset:
         return load_npz(args.npz)
     try:
         return load_builtin(args.dataset or "digits")
-    except KeyError:
+    except (KeyError, DataError):
         where = os.environ.get("CNNLAB_DATA_DIR") or "CNNLAB_DATA_DIR (not set)"
         raise CliError(
             f"No dataset '{args.dataset}'; use digits, digits28, a NAME.npz in {where}, "
@@ -212,6 +192,6 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         return train(args) if args.command == "train" else evaluate(args)
-    except (CliError, SpecError) as exc:
+    except (CliError, SpecError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

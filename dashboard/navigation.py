@@ -19,6 +19,12 @@ PAGES: tuple[PageInfo, ...] = (
         "pages/home.py", "Home", ":material/home:", "What CNN Lab teaches and where to start."
     ),
     PageInfo(
+        "pages/data.py",
+        "Data",
+        ":material/photo_library:",
+        "Pick built-in digits or shapes, download MNIST or CIFAR-10, or upload your own image folders.",
+    ),
+    PageInfo(
         "pages/build.py",
         "Build",
         ":material/construction:",
@@ -29,6 +35,19 @@ PAGES: tuple[PageInfo, ...] = (
         "Train",
         ":material/model_training:",
         "Train your model and watch loss and accuracy live; stop at any time, compare runs.",
+    ),
+    PageInfo(
+        "pages/evaluate.py",
+        "Evaluate",
+        ":material/fact_check:",
+        "Test accuracy, the confusion matrix and its images, per-class scores, the most "
+        "confident mistakes, and a CNN against a dense-only network.",
+    ),
+    PageInfo(
+        "pages/convolution.py",
+        "Convolution",
+        ":material/blur_on:",
+        "Slide a kernel over a real image: stride, padding, dilation, ReLU and pooling, step by step.",
     ),
 )
 

@@ -12,7 +12,13 @@ import pandas as pd
 from dashboard.spec import LayerSpec, ModelSpec
 from dashboard.training import Run
 
-STATUS_ICONS = {"queued": "⏳", "training": "🔄", "stopped": "⏹️", "done": "✅", "failed": "❌"}
+STATUS_ICONS = {
+    "queued": ":material/hourglass_empty:",
+    "training": ":material/autorenew:",
+    "stopped": ":material/stop_circle:",
+    "done": ":material/check_circle:",
+    "failed": ":material/error:",
+}
 
 
 def spec_summary(spec: ModelSpec) -> str:
@@ -62,7 +68,7 @@ def run_table(runs: list[Run]) -> pd.DataFrame:
         rows.append(
             {
                 "run": run.id,
-                "status": f"{STATUS_ICONS.get(view.status, '')} {status}",
+                "status": status,
                 "model": spec_summary(run.spec),
                 "dataset": run.dataset_name,
                 "settings": run.train_settings.summary(),

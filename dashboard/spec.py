@@ -363,6 +363,17 @@ def total_padding(
     return 2 * int(padding)
 
 
+def padding_split(
+    size: int, kernel: int, stride: int = 1, padding: str | int = "valid", dilation: int = 1
+) -> tuple[int, int]:
+    """Zero pixels added (before, after) along one axis.
+
+    For 'same' an odd total puts the extra pixel after (bottom/right), as TensorFlow does.
+    """
+    total = total_padding(size, kernel, stride, padding, dilation)
+    return total // 2, total - total // 2
+
+
 def formula_text(
     size: int, kernel: int, stride: int = 1, padding: str | int = "valid", dilation: int = 1
 ) -> str:

@@ -6,10 +6,15 @@ the keys and their defaults live in one file.
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 from dashboard import sessions
-from dashboard.datasets import Dataset
+from dashboard.charts import confusion_cell_from_selection
+from dashboard.datasets import DEFAULT_DATASET, Dataset, load_builtin
+from dashboard.evaluation import Evaluation, evaluate_run
+from dashboard.limits import MAX_UPLOADS_PER_SESSION
 from dashboard.presets import load_preset
 from dashboard.spec import ModelSpec
 from dashboard.training import Run, TrainSettings, collect_garbage_if_idle
@@ -58,6 +63,18 @@ def replace_spec(spec: ModelSpec, message: str | None = None) -> None:
     st.session_state[SPEC_MESSAGE_KEY] = message
 
 
+SELECTED_LAYER_KEY = "selected_layer"
+
+
+def selected_layer(layer_count: int) -> int:
+    """Index of the layer open in the editor, kept within the model."""
+    return min(st.session_state.get(SELECTED_LAYER_KEY, 0), max(layer_count - 1, 0))
+
+
+def select_layer(index: int) -> None:
+    st.session_state[SELECTED_LAYER_KEY] = index
+
+
 def layer_widget_key(index: int, setting: str) -> str:
     return f"L{layer_widget_version()}_{index}_{setting}"
 
@@ -99,6 +116,51 @@ def get_dataset() -> Dataset | None:
 
 def set_dataset(dataset: Dataset) -> None:
     st.session_state[DATASET_KEY] = dataset
+
+
+def get_dataset_or_default() -> Dataset:
+    """The chosen dataset, or the offline default (digits 28×28) so a page can always train."""
+    dataset = get_dataset()
+    if dataset is None:
+        dataset = load_builtin(DEFAULT_DATASET)
+        set_dataset(dataset)
+    return dataset
+
+
+UPLOADS_KEY = "uploaded_datasets"
+
+
+def get_uploads() -> dict[str, Dataset]:
+    """This session's uploaded datasets by name, oldest first. Only this session sees them."""
+    return dict(st.session_state.get(UPLOADS_KEY, {}))
+
+
+def add_upload(dataset: Dataset) -> None:
+    """Keep an upload in this session (replacing one of the same name); the oldest goes
+    once there are more than limits.MAX_UPLOADS_PER_SESSION."""
+    uploads = st.session_state.setdefault(UPLOADS_KEY, {})
+    uploads.pop(dataset.name, None)
+    uploads[dataset.name] = dataset
+    while len(uploads) > MAX_UPLOADS_PER_SESSION:
+        uploads.pop(next(iter(uploads)))
+
+
+DATA_NOTICE_KEY = "data_notice"
+
+
+def set_data_notice(where: str, kind: str, text: str) -> None:
+    """A message for the Data page's next run, shown under the button `where` ('pick' or
+    'upload'); kind is 'error', 'warning' or 'success'. Button callbacks set it."""
+    st.session_state[DATA_NOTICE_KEY] = (where, kind, text)
+
+
+def pop_data_notice(where: str) -> tuple[str, str] | None:
+    """(kind, text) of the notice for `where`, shown once."""
+    notice = st.session_state.get(DATA_NOTICE_KEY)
+    if notice is None or notice[0] != where:
+        return None
+    del st.session_state[DATA_NOTICE_KEY]
+    return notice[1], notice[2]
 
 
 # --- runs ---------------------------------------------------------------------
@@ -234,6 +296,96 @@ def train_settings_from_widgets() -> TrainSettings:
     return settings
 
 
+# --- evaluation -------------------------------------------------------------------
+# A run's evaluation never changes once it has a model, so it is computed once per
+# run and kept in this session (runs are per session; no process-wide cache).
+EVALUATIONS_KEY = "evaluations"
+EVAL_RUN_KEY = "eval_run"
+EVAL_MISTAKES_KEY = "eval_mistakes"
+
+
+def evaluation_for(run: Run) -> Evaluation:
+    """The run's test-set evaluation, computed on first use and then kept.
+
+    Raises EvaluationError when the run cannot be evaluated.
+    """
+    cache: dict[str, tuple[Any, Evaluation]] = st.session_state.setdefault(EVALUATIONS_KEY, {})
+    live = {r.id for r in get_runs()}
+    for run_id in [k for k in cache if k not in live and k != run.id]:
+        del cache[run_id]  # a deleted run's predictions would only hold memory
+    cached = cache.get(run.id)
+    # The model object is part of the key: a run given a new model is evaluated anew.
+    if cached is None or cached[0] is not run.model:
+        cache[run.id] = (run.model, evaluate_run(run))
+    return cache[run.id][1]
+
+
+def confusion_chart_key(run_id: str) -> str:
+    return f"eval_confusion_{run_id}"
+
+
+def confusion_cell_keys(run_id: str) -> tuple[str, str]:
+    """Widget keys of the (true class, predicted class) selectboxes of a run's matrix."""
+    return f"eval_true_{run_id}", f"eval_pred_{run_id}"
+
+
+def init_confusion_cell(run_id: str, cell: tuple[int, int]) -> None:
+    """Start a run's cell selectboxes at `cell` unless the user already chose one."""
+    for key, value in zip(confusion_cell_keys(run_id), cell, strict=True):
+        st.session_state.setdefault(key, value)
+
+
+def select_confusion_cell(run_id: str, num_classes: int) -> None:
+    """on_select callback of the confusion chart: move the cell selectboxes to the clicked cell."""
+    event = st.session_state.get(confusion_chart_key(run_id)) or {}
+    cell = confusion_cell_from_selection(event.get("selection"), num_classes)
+    if cell is not None:
+        for key, value in zip(confusion_cell_keys(run_id), cell, strict=True):
+            st.session_state[key] = value
+
+
 # --- convolution explorer -------------------------------------------------------
+CONV_UPLOAD_KEY = "conv_upload"  # (file name, uint8 image): kept when the user leaves the page
+CONV_STEP_KEY = "conv_step_cell"  # the step-by-step slider's widget key
+CONV_PLAYING_KEY = "conv_playing"
+
+
+def get_conv_upload() -> tuple[str, object] | None:
+    """The image this session uploaded on the Convolution page, as (name, uint8 array)."""
+    return st.session_state.get(CONV_UPLOAD_KEY)
+
+
+def set_conv_upload(name: str, image: object) -> None:
+    st.session_state[CONV_UPLOAD_KEY] = (name, image)
+
+
+def conv_step_cell(n_cells: int) -> int:
+    """The output cell the step-by-step view shows, kept inside 0..n_cells-1."""
+    cell = int(st.session_state.get(CONV_STEP_KEY, 0))
+    if not 0 <= cell < n_cells:
+        cell = min(max(cell, 0), n_cells - 1)
+        st.session_state[CONV_STEP_KEY] = cell
+    return cell
+
+
+def advance_conv_step(n_cells: int) -> None:
+    """Move the animation one cell on; stop playing after the last cell."""
+    cell = int(st.session_state.get(CONV_STEP_KEY, 0)) + 1
+    if cell >= n_cells:
+        cell = n_cells - 1
+        st.session_state[CONV_PLAYING_KEY] = False
+    st.session_state[CONV_STEP_KEY] = cell
+
+
+def conv_playing() -> bool:
+    return bool(st.session_state.get(CONV_PLAYING_KEY, False))
+
+
+def set_conv_playing(playing: bool, n_cells: int | None = None) -> None:
+    """Start or stop the animation; starting from the last cell starts over."""
+    st.session_state[CONV_PLAYING_KEY] = playing
+    if playing and n_cells is not None and conv_step_cell(n_cells) >= n_cells - 1:
+        st.session_state[CONV_STEP_KEY] = 0
+
 
 # --- classify -------------------------------------------------------------------

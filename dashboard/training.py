@@ -12,7 +12,6 @@ import atexit
 import gc
 import logging
 import math
-import os
 import secrets
 import threading
 import time
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from dashboard.datasets import Dataset, load_builtin
+from dashboard.datasets import Dataset
 from dashboard.spec import ModelSpec, SpecError
 from dashboard.training_pool import CachedResult, ResultCache, TrainingQueue, run_fingerprint
 
@@ -290,22 +289,6 @@ class Run:
 
 
 # --- starting runs --------------------------------------------------------------------
-
-
-def builtin_dataset_names() -> list[str]:
-    """Built-in datasets: scikit-learn's digits (8×8 and 28×28) and any .npz in
-    $CNNLAB_DATA_DIR (e.g. mnist)."""
-    names = ["digits", "digits28"]
-    data_dir = os.environ.get("CNNLAB_DATA_DIR")
-    if data_dir and os.path.isdir(data_dir):
-        names += sorted(f[:-4] for f in os.listdir(data_dir) if f.endswith(".npz"))
-    return names
-
-
-@lru_cache(maxsize=4)
-def builtin_dataset(name: str) -> Dataset:
-    """A built-in dataset, loaded once per process (every session shares the arrays)."""
-    return load_builtin(name)
 
 
 def fit_spec_to_dataset(spec: ModelSpec, dataset: Dataset) -> tuple[ModelSpec, list[str]]:

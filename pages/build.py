@@ -42,20 +42,26 @@ def on_load_preset() -> None:
 def on_edit(action: str, index: int) -> None:
     """Structural edits from the per-layer buttons."""
     current = state.get_spec()
+    kind = st.session_state["new_layer_type"]
+    # Each edit says which layer is selected afterwards, so the editor follows it.
     if action == "up":
         current.move_layer(index, -1)
+        index = max(index - 1, 0)
     elif action == "down":
         current.move_layer(index, +1)
+        index = min(index + 1, len(current.layers) - 1)
     elif action == "copy":
         current.duplicate_layer(index)
+        index += 1
     elif action == "delete":
         current.remove_layer(index)
+        index = min(index, len(current.layers) - 1)
     elif action == "insert":
-        kind = st.session_state["new_layer_type"]
         current.insert_layer(index, LayerSpec(kind))
     elif action == "add":
-        kind = st.session_state["new_layer_type"]
         current.insert_layer(len(current.layers), LayerSpec(kind))
+        index = len(current.layers) - 1
+    state.select_layer(max(index, 0))
     state.bump_layer_widgets()
 
 
@@ -102,12 +108,28 @@ with st.sidebar:
 
     st.subheader("Layers")
     analysis_before = spec.analyze(batch_size)
-    for i, layer in enumerate(spec.layers):
-        info = analysis_before.layers[i]
-        icon = ":material/error:" if info.error else None
-        with st.expander(f"{i + 1}. {layer.type}  {layer.summary()}", icon=icon):
+    selected = state.selected_layer(len(spec.layers))
+    if spec.layers:
+        marks = ["  ⚠ does not fit" if info.error else "" for info in analysis_before.layers]
+        selected = st.radio(
+            "Layer to edit",
+            range(len(spec.layers)),
+            index=selected,
+            format_func=lambda i: (
+                f"{i + 1}. {spec.layers[i].type} {spec.layers[i].summary()}{marks[i]}"
+            ),
+            key=f"layer_pick{version}",
+        )
+        state.select_layer(selected)
+        layer = spec.layers[selected]
+        with st.container(border=True):
+            st.markdown(f"**Layer {selected + 1}: {layer.type}**")
+            if analysis_before.layers[selected].error:
+                st.error(analysis_before.layers[selected].error)
             for name, value in list(layer.params.items()):
-                layer.params[name] = setting_widget(name, value, state.layer_widget_key(i, name))
+                layer.params[name] = setting_widget(
+                    name, value, state.layer_widget_key(selected, name)
+                )
             buttons = st.columns(5)
             for col, (action, glyph, tip) in zip(
                 buttons,
@@ -115,18 +137,24 @@ with st.sidebar:
                     ("up", ":material/arrow_upward:", "Move up"),
                     ("down", ":material/arrow_downward:", "Move down"),
                     ("copy", ":material/content_copy:", "Duplicate"),
-                    ("insert", ":material/add:", "Insert the layer type below above this one"),
+                    (
+                        "insert",
+                        ":material/add:",
+                        "Insert a layer of the type below, above this one",
+                    ),
                     ("delete", ":material/delete:", "Delete"),
                 ],
                 strict=True,
             ):
                 col.button(
                     glyph,
-                    key=f"{action}{version}_{i}",
+                    key=f"{action}{version}",
                     help=tip,
                     on_click=on_edit,
-                    args=(action, i),
+                    args=(action, selected),
                 )
+    else:
+        st.info("No hidden layers yet: add one below.")
     st.caption(f"Output: {spec.output_layer().summary()} (follows from {spec.num_classes} classes)")
     st.selectbox("Layer type", LAYER_TYPES, key="new_layer_type")
     st.button("Add layer", on_click=on_edit, args=("add", 0), type="primary", width="stretch")

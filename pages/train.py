@@ -3,6 +3,13 @@
 import streamlit as st
 
 from dashboard import charts, run_compare, state, streamlit_cleanup, training
+from dashboard.datasets import (
+    DataError,
+    choice_label,
+    dataset_choices,
+    load_builtin,
+    needs_download,
+)
 from dashboard.navigation import ensure_app_navigation
 from dashboard.spec import SpecError
 from dashboard.training import LR_SCHEDULES, OPTIMIZERS, QUEUE
@@ -19,20 +26,22 @@ dataset = state.get_dataset()
 if dataset is not None:
     st.caption(f"Dataset **{dataset.name}**, chosen on the Data page: {dataset.source}.")
 else:
-    names = training.builtin_dataset_names()
+    # Built-in data that is here without a download; the Data page has the rest.
+    names = [c.key for c in dataset_choices() if not needs_download(c.key)]
     if st.session_state.get(state.TRAIN_DATASET_KEY) not in names:
         st.session_state[state.TRAIN_DATASET_KEY] = "digits"
     name = st.selectbox(
         "Dataset",
         names,
         key=state.TRAIN_DATASET_KEY,
+        format_func=choice_label,
         on_change=state.keep_train_dataset_choice,
-        help="Built-in data. Upload your own images on the Data page.",
+        help="Built-in data. Choose others, or upload your own images, on the Data page.",
     )
     try:
-        dataset = training.builtin_dataset(name)
-    except (KeyError, OSError, ValueError) as exc:
-        st.error(f"Could not load the dataset '{name}' ({exc}); pick another one.")
+        dataset = load_builtin(name)
+    except (DataError, KeyError) as exc:
+        st.error(f"Could not load the dataset '{name}': {exc} Pick another one.")
 if dataset is not None:
     h, w, c = dataset.input_shape
     st.caption(

@@ -21,6 +21,10 @@ def test_start_watch_stop_reload(app_url, page, artifacts_dir):
     page.goto(f"{app_url}/train")
     start = page.get_by_role("button", name="Start training")
     start.wait_for(timeout=120_000)
+    # 28×28 digits: slow enough to watch for a while.
+    page.get_by_label("Dataset").click()
+    page.get_by_role("option", name="Digits 28×28 (built in)").click()
+    page.get_by_text("1,437 training and 360 test images, 28×28×1").wait_for(timeout=60_000)
     epochs = page.get_by_label("Epochs", exact=True)
     epochs.fill("200")
     epochs.press("Enter")

@@ -52,14 +52,32 @@ def test_add_conv_layer_changes_table():
     rows = table(at)
     assert len(rows) == before + 1
     assert "does not fit" in list(rows["Status"])  # a Conv2D after Flatten
-    up_buttons = [b for b in at.sidebar.button if b.key and b.key.startswith("up")]
-    up_buttons[-1].click()
+    # The new layer is open in the editor; move it up above Flatten.
+    next(b for b in at.sidebar.button if b.key and b.key.startswith("up")).click()
     at.run()
     rows = table(at)
     assert "does not fit" not in list(rows["Status"])
     assert list(rows["Layer"])[5] == "Conv2D"
     assert list(rows["Output shape"])[5] == "5×5×32"
     assert not at.error
+
+
+def test_duplicate_and_delete_follow_the_selected_layer():
+    at = open_page()
+    at.sidebar.radio(key="layer_pick0").set_value(2)  # the second Conv2D
+    at.run()
+    next(b for b in at.sidebar.button if b.key and b.key.startswith("copy")).click()
+    at.run()
+    assert list(table(at)["Layer"])[1:6] == [
+        "Conv2D",
+        "MaxPooling2D",
+        "Conv2D",
+        "Conv2D",
+        "MaxPooling2D",
+    ]
+    next(b for b in at.sidebar.button if b.key and b.key.startswith("delete")).click()
+    at.run()
+    assert list(table(at)["Layer"])[1:5] == ["Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D"]
 
 
 def test_impossible_layer_shows_message_with_formula():

@@ -6,6 +6,7 @@ import dataclasses
 import time
 
 from dashboard import sessions, training
+from dashboard.datasets import load_builtin
 from dashboard.presets import load_preset
 from dashboard.sessions import SessionStore
 from dashboard.training import TrainSettings
@@ -32,7 +33,7 @@ def test_each_token_has_its_own_runs_and_keeps_them():
 def test_a_session_gone_longer_than_the_ttl_stops_its_runs_and_frees_them():
     store = SessionStore(ttl=0.2, is_connected=lambda sid: False, auto_reap=False)
     gone, alive = sessions.new_token(), sessions.new_token()
-    digits = dataclasses.replace(training.builtin_dataset("digits"), shareable=False, meta={})
+    digits = dataclasses.replace(load_builtin("digits"), shareable=False, meta={})
     run = training.start_run(load_preset("default"), digits, TrainSettings(epochs=500))
     store.touch(gone, "tab-1")
     runs = store.runs(gone)

@@ -20,6 +20,7 @@ from streamlit.runtime.scriptrunner import script_runner
 from streamlit.testing.v1 import AppTest
 
 from dashboard import streamlit_cleanup, training
+from dashboard.datasets import load_builtin
 from dashboard.presets import load_preset
 from dashboard.training import TrainSettings
 
@@ -100,7 +101,7 @@ def cleanup_calls(monkeypatch):
 def _rerun_train_page_while_training(reruns: int = 3) -> training.Run:
     """Start a long run, then run the Train page (AppTest's runner calls Streamlit's
     real `_run_script`, which calls the cleanup hook after every run)."""
-    digits = training.builtin_dataset("digits")
+    digits = load_builtin("digits")
     upload = dataclasses.replace(digits, shareable=False, meta={})
     run = training.start_run(
         load_preset("default"), upload, TrainSettings(epochs=500, batch_size=8)

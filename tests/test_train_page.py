@@ -17,6 +17,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import run_compare, training
+from dashboard.datasets import load_builtin
 from dashboard.presets import load_preset
 from dashboard.training import Run, TrainSettings
 
@@ -76,7 +77,7 @@ def test_stop_from_the_page_keeps_a_model_that_predicts():
     at.run()
     assert run.status == "stopped"
     assert "stopped" in at.subheader[0].value
-    x = training.builtin_dataset("digits").x_test[:8].astype("float32") / 255
+    x = load_builtin("digits").x_test[:8].astype("float32") / 255
     assert run.model.predict(x, verbose=0).shape == (8, 10)
 
 
@@ -94,7 +95,7 @@ def test_two_sessions_never_see_each_others_runs():
 
 def test_a_reload_with_the_session_link_finds_the_runs():
     at = page()
-    digits = training.builtin_dataset("digits")
+    digits = load_builtin("digits")
     done = training.start_run(load_preset("default"), digits, TrainSettings(epochs=1))
     assert done.wait(300)
     at.session_state["runs"] = {done.id: done}
@@ -112,7 +113,7 @@ def test_a_reload_with_the_session_link_finds_the_runs():
 
 
 def test_a_failed_run_shows_its_message_and_history():
-    digits = dataclasses.replace(training.builtin_dataset("digits"), shareable=False, meta={})
+    digits = dataclasses.replace(load_builtin("digits"), shareable=False, meta={})
     settings = TrainSettings(optimizer="sgd", learning_rate=1e12, lr_schedule="constant")
     run = training.start_run(load_preset("default"), digits, settings)
     assert run.wait(300)
@@ -149,7 +150,7 @@ def test_downloads_and_delete():
 
 
 def test_diff_of_two_runs_layer_by_layer_and_setting_by_setting():
-    digits = training.builtin_dataset("digits")
+    digits = load_builtin("digits")
     a = Run("aaaaaa", load_preset("default"), "digits", digits.class_names,
             TrainSettings().to_dict())  # fmt: skip
     other = load_preset("dense_only")

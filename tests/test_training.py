@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from dashboard import training
-from dashboard.datasets import Dataset
+from dashboard.datasets import Dataset, load_builtin
 from dashboard.presets import load_preset
 from dashboard.spec import LayerSpec, ModelSpec, SpecError
 from dashboard.training import ResultCache, TrainingQueue, TrainSettings, start_run
@@ -20,7 +20,7 @@ FAST = TrainSettings(epochs=2, batch_size=64)
 
 @pytest.fixture(scope="module")
 def digits() -> Dataset:
-    return training.builtin_dataset("digits")
+    return load_builtin("digits")
 
 
 def private_copy(dataset: Dataset) -> Dataset:

@@ -1,0 +1,226 @@
+"""Evaluate: how a trained model does on test images it never saw, and where it fails."""
+
+from functools import partial
+
+import streamlit as st
+
+from dashboard import charts, state
+from dashboard.evaluation import (
+    BASELINE_PRESET,
+    EvaluationError,
+    comparison_partners,
+    comparison_table,
+    comparison_verdict,
+    is_convolutional,
+    settings_differences,
+)
+from dashboard.images import for_display
+from dashboard.navigation import ensure_app_navigation
+
+ensure_app_navigation()
+
+CELL_IMAGES_SHOWN = 48
+MISTAKE_WIDTH = 140  # pixels: room for the caption under each mistake
+
+st.title("Evaluate")
+st.caption(
+    "A model is only as good as its answers on images it never trained on. "
+    "Here a finished (or stopped) run meets its dataset's test images."
+)
+
+all_runs = state.get_runs()
+runs = {run.id: run for run in all_runs if run.model is not None}
+if not runs:
+    if all_runs:
+        st.info(
+            "None of your runs has a model yet: wait until one is done, or press Stop on the "
+            "**Train** page (a stopped run keeps its weights), then come back here."
+        )
+    else:
+        st.info(
+            "There is no trained model to evaluate yet. Pick a model on the **Build** page "
+            "(the default preset trains in under a minute), train it on the **Train** page, "
+            "then come back here."
+        )
+    st.stop()
+
+run_id = st.selectbox(
+    "Run", list(runs), format_func=lambda rid: runs[rid].label, key=state.EVAL_RUN_KEY
+)
+run = runs[run_id]
+try:
+    with st.spinner("Predicting every test image…"):
+        evaluation = state.evaluation_for(run)
+except EvaluationError as exc:
+    st.error(str(exc))
+    st.stop()
+
+names = evaluation.class_names
+accuracy_col, loss_col, count_col, mistakes_col = st.columns(4)
+accuracy_col.metric("Test accuracy", f"{evaluation.accuracy:.2%}")
+loss_col.metric(
+    "Test loss", f"{evaluation.loss:.4f}", help="Mean cross-entropy, as Keras reports it"
+)
+count_col.metric("Test images", f"{evaluation.num_test:,}")
+mistakes_col.metric("Mistakes", f"{evaluation.num_mistakes:,}")
+
+# --- confusion matrix ---------------------------------------------------------------
+st.subheader("Confusion matrix")
+st.caption(
+    "Each row is a true class and each column the model's answer, so the diagonal holds the "
+    "right answers and every other cell a kind of mistake. Click a cell, or pick its two "
+    "classes below, to see its test images."
+)
+state.init_confusion_cell(run.id, evaluation.worst_cell())
+true_key, pred_key = state.confusion_cell_keys(run.id)
+# The chart sits above the selectboxes but is drawn after them, into a placeholder,
+# so it outlines the cell they hold (a click on the chart moves them first).
+chart_slot = st.empty()
+true_col, pred_col = st.columns(2)
+true_class = true_col.selectbox(
+    "True class", range(len(names)), format_func=lambda i: names[i], key=true_key
+)
+pred_class = pred_col.selectbox(
+    "Predicted class", range(len(names)), format_func=lambda i: names[i], key=pred_key
+)
+chart_slot.plotly_chart(
+    charts.confusion_matrix_chart(evaluation.confusion, names, (true_class, pred_class)),
+    key=state.confusion_chart_key(run.id),
+    on_select=partial(state.select_confusion_cell, run.id, evaluation.num_classes),
+    selection_mode="points",
+    width="stretch",
+)
+cell = evaluation.cell(true_class, pred_class)
+verdict = "right" if true_class == pred_class else "wrong"
+if len(cell) == 0:
+    st.write(
+        f"No test image of class **{names[true_class]}** was predicted as **{names[pred_class]}**."
+    )
+else:
+    shown = cell[:CELL_IMAGES_SHOWN]
+    st.write(
+        f"**{len(cell)}** test images of class **{names[true_class]}** were predicted as "
+        f"**{names[pred_class]}** ({verdict})"
+        + (f"; the {len(shown)} the model was surest of:" if len(cell) > len(shown) else ":")
+    )
+    st.image(
+        [for_display(evaluation.x_test[i]) for i in shown],
+        caption=[
+            f"#{i}: {c:.0%}" for i, c in zip(shown, evaluation.confidence(shown), strict=True)
+        ],
+        output_format="PNG",
+    )
+
+# --- per-class scores ---------------------------------------------------------------
+st.subheader("Per-class precision, recall and F1")
+st.caption(
+    "Precision: of the images the model called this class, the share that were. "
+    "Recall: of the images of this class, the share it found. F1: the harmonic mean of both."
+)
+scores = evaluation.scores()
+table_col, chart_col = st.columns(2)
+percent = st.column_config.NumberColumn(format="percent")
+table_col.dataframe(
+    scores,
+    hide_index=True,
+    column_config={"precision": percent, "recall": percent, "F1": percent, "support": "Images"},
+)
+chart_col.plotly_chart(charts.class_scores_chart(scores), width="stretch")
+
+# --- most confident mistakes -----------------------------------------------------------
+st.subheader("The most confident mistakes")
+if evaluation.num_mistakes == 0:
+    st.success("The model got every test image right.")
+else:
+    count = st.slider(
+        "How many", 4, min(60, max(4, evaluation.num_mistakes)), 12, key=state.EVAL_MISTAKES_KEY
+    )
+    st.caption(
+        "The wrong answers the model was surest of. Some are the model's fault, some are images "
+        "a person would hesitate over too, and some are mislabelled."
+    )
+    mistakes = evaluation.mistakes(count)
+    gallery = [for_display(evaluation.x_test[i], MISTAKE_WIDTH) for i in mistakes["index"]]
+    st.image(
+        gallery,
+        caption=list(mistakes["caption"]),
+        output_format="PNG",
+        width=gallery[0].shape[1],  # natural size: no browser blur, captions do not stretch it
+    )
+
+# --- CNN against dense-only ----------------------------------------------------------------
+st.subheader("CNN against a dense-only network")
+st.caption(
+    "Article 000's story: a dense network sees an image as a flat list of pixels and must learn "
+    "every position anew, while a CNN slides the same small filters over the whole image. "
+    "On the same data with the same settings, the CNN usually makes fewer mistakes with fewer "
+    "parameters."
+)
+run_is_cnn = is_convolutional(run.spec)
+partners = {other.id: other for other in comparison_partners(run, all_runs)}
+if not partners:
+    settings = ", ".join(f"{k} {v}" for k, v in run.settings.items()) or "the defaults"
+    if run_is_cnn:
+        how = (
+            f"load the **{BASELINE_PRESET}** preset on the **Build** page and train it on "
+            f"**{run.dataset_name}** on the **Train** page"
+        )
+    else:
+        how = (
+            "load a CNN preset (the **default** one is fast) on the **Build** page and train it "
+            f"on **{run.dataset_name}** on the **Train** page"
+        )
+    st.info(
+        f"There is no {'dense-only' if run_is_cnn else 'CNN'} run on {run.dataset_name} to "
+        f"compare with yet. To make one, {how} with the same settings as this run ({settings}), "
+        "then come back here."
+    )
+    # After merge: a "Train the baseline now" button goes here (evaluation.baseline_spec).
+    st.stop()
+
+partner_id = st.selectbox(
+    "Compare with",
+    list(partners),
+    format_func=lambda rid: partners[rid].label,
+    key=f"eval_partner_{run.id}",
+)
+partner = partners[partner_id]
+try:
+    with st.spinner("Predicting every test image with the other model…"):
+        partner_evaluation = state.evaluation_for(partner)
+except EvaluationError as exc:
+    st.error(str(exc))
+    st.stop()
+
+cnn, dense = (run, evaluation), (partner, partner_evaluation)
+if not run_is_cnn:
+    cnn, dense = dense, cnn
+table = comparison_table(cnn, dense)
+st.dataframe(
+    table,
+    hide_index=True,
+    column_config={
+        "test accuracy": percent,
+        "test loss": st.column_config.NumberColumn(format="%.4f"),
+        "parameters": st.column_config.NumberColumn(format="localized"),
+    },
+)
+st.markdown(comparison_verdict(table))
+differences = settings_differences(cnn[0], dense[0])
+if differences:
+    st.warning(
+        "The two runs were not trained the same way, so the comparison is not quite fair: "
+        + "; ".join(f"{k}: {a} (CNN) vs {b} (dense)" for k, a, b in differences)
+        + "."
+    )
+cnn_scores, dense_scores = cnn[1].scores(), dense[1].scores()
+st.plotly_chart(
+    charts.cnn_vs_dense_chart(
+        names,
+        cnn_scores["recall"].to_numpy(),
+        dense_scores["recall"].to_numpy(),
+        f"CNN {cnn[0].spec.name}: {cnn[1].accuracy:.2%}",
+        f"Dense only {dense[0].spec.name}: {dense[1].accuracy:.2%}",
+    ),
+    width="stretch",
+)

@@ -1,0 +1,70 @@
+"""Image sources and the small pictures the Convolution page sends to the browser."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dashboard import conv_images
+from dashboard.conv_images import ImageError
+
+
+def test_samples_load_offline_as_uint8_hwc():
+    for name in conv_images.SAMPLES:
+        img = conv_images.load_sample(name)
+        assert img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] in (1, 3)
+
+
+@pytest.mark.parametrize("name", conv_images.PATTERNS)
+def test_patterns_are_small_black_and_white(name):
+    img = conv_images.pattern(name, 12)
+    assert img.shape == (12, 12, 1)
+    assert set(np.unique(img)) == {0, 255}
+
+
+def test_upload_decodes_real_files_and_shrinks_big_ones():
+    big = np.random.default_rng(0).integers(0, 255, (1500, 900, 3), dtype=np.uint8)
+    for fmt in ("PNG", "JPEG"):
+        buf = io.BytesIO()
+        Image.fromarray(big).save(buf, format=fmt)
+        img = conv_images.decode_upload(buf.getvalue())
+        assert img.shape == (1024, 614, 3)
+    buf = io.BytesIO()
+    Image.fromarray(big[:20, :30, 0]).save(buf, format="PNG")
+    assert conv_images.decode_upload(buf.getvalue()).shape == (20, 30, 1)
+    with pytest.raises(ImageError, match="not an image"):
+        conv_images.decode_upload(b"%PDF-1.4 not an image")
+
+
+def test_to_float_converts_channels():
+    rgb = conv_images.load_sample("astronaut")
+    gray = conv_images.to_float(rgb, 1)
+    assert gray.shape == (512, 512, 1) and gray.min() >= 0 and gray.max() <= 1
+    expected = np.asarray(Image.fromarray(rgb).convert("L"), dtype=np.float32) / 255
+    np.testing.assert_allclose(gray[:, :, 0], expected, atol=1 / 255 + 1e-6)
+    assert conv_images.to_float(conv_images.pattern("cross"), 3).shape == (12, 12, 3)
+
+
+def test_colours_show_sign_and_range():
+    signed = np.array([[-2.0, 0.0, 2.0]])
+    rgb = conv_images.to_colors(signed[:, :, None])
+    assert rgb[0, 0].tolist() == [0, 0, 255]  # most negative: blue
+    assert rgb[0, 1].tolist() == [255, 255, 255]  # zero: white
+    assert rgb[0, 2].tolist() == [255, 0, 0]  # most positive: red
+    gray = conv_images.to_colors(np.array([[0.0, 0.5, 1.0]])[:, :, None])
+    assert gray.tolist() == [[0, 128, 255]]
+
+
+def test_display_images_are_small_for_big_maps_and_sharp_for_small_ones():
+    big = np.random.default_rng(0).random((512, 700, 3)).astype(np.float32)
+    shown = conv_images.display_image(big)
+    assert max(shown.shape[:2]) <= conv_images.DISPLAY_SIDE and shown.dtype == np.uint8
+    assert conv_images.display_format(big) == "JPEG"
+    small = conv_images.pattern("checkerboard", 8).astype(np.float32)
+    shown = conv_images.display_image(small)
+    assert shown.shape[:2] == (320, 320)
+    assert set(np.unique(shown)) == {0, 255}  # nearest-neighbour: no blurred pixels
+    assert conv_images.display_format(small) == "PNG"

@@ -1,0 +1,67 @@
+"""Clicking a confusion-matrix cell in a real browser shows that cell's test images.
+
+Streamlit reports no selection for Plotly heatmaps, so the chart carries an
+invisible marker per cell; this test proves a real click reaches the page.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, free_port, wait_for_health
+
+HARNESS = Path("tests") / "apps" / "evaluate_with_run.py"
+
+
+@pytest.fixture(scope="module")
+def evaluate_url(artifacts_dir: Path) -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(HARNESS),
+        "--server.port", str(port), "--server.address", "127.0.0.1",
+        "--server.headless", "true", "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    with open(artifacts_dir / f"server-evaluate-{port}.log", "w") as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_for_health(url, proc=proc)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def click_cell(page, true_class: int, predicted_class: int) -> None:
+    """Click the centre of a cell of the 10-class confusion matrix."""
+    chart = page.locator(".js-plotly-plot").first
+    point = chart.locator(".scatterlayer .point").nth(true_class * 10 + predicted_class)
+    box = point.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_clicking_a_cell_shows_its_images(page, evaluate_url, artifacts_dir):
+    page.goto(evaluate_url)
+    page.get_by_text("Confusion matrix").wait_for(timeout=180_000)
+    chart = page.locator(".js-plotly-plot").first
+    chart.wait_for()
+    assert chart.locator(".scatterlayer .point").count() == 100
+
+    for true_class, predicted_class in [(3, 3), (5, 5)]:
+        click_cell(page, true_class, predicted_class)
+        page.get_by_text(
+            f"test images of class {true_class} were predicted as {predicted_class} (right)"
+        ).wait_for(timeout=30_000)
+    page.screenshot(path=str(artifacts_dir / "evaluate-cell-click.png"), full_page=True)
+    assert not page.console_errors, page.console_errors
