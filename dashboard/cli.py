@@ -124,7 +124,8 @@ def train(args: argparse.Namespace) -> int:
 
 
 def _epoch_line(row: dict[str, float], epochs: int) -> str:
-    text = f"epoch {int(row['epoch'])}/{epochs}: loss {row['loss']:.4f}, accuracy {row['accuracy']:.2%}"
+    bar = _bar(min(1.0, row["epoch"] / max(epochs, 1)))
+    text = f"epoch {int(row['epoch'])}/{epochs} {bar}: loss {row['loss']:.4f}, accuracy {row['accuracy']:.2%}"
     if "val_loss" in row:
         text += f", val loss {row['val_loss']:.4f}, val accuracy {row['val_accuracy']:.2%}"
     return text + f", {row.get('images_per_s', 0):,.0f} img/s"

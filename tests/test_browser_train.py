@@ -22,12 +22,12 @@ def test_start_watch_stop_reload(app_url, page, artifacts_dir):
     start = page.get_by_role("button", name="Start training")
     start.wait_for(timeout=120_000)
     # 28×28 digits: slow enough to watch for a while.
-    page.get_by_label("Dataset").click()
+    page.get_by_role("combobox", name="Dataset").click()
     page.get_by_role("option", name="Digits 28×28 (built in)").click()
     page.get_by_text("1,437 training and 360 test images, 28×28×1").wait_for(timeout=60_000)
     epochs = page.get_by_label("Epochs", exact=True)
     epochs.fill("200")
-    epochs.press("Enter")
+    epochs.press("Tab")  # commit the value (Enter would submit the form)
     start.click()
 
     heading = page.get_by_text(re.compile(r"Run [0-9a-f]{6}: (queued|training)")).first
@@ -49,8 +49,10 @@ def test_start_watch_stop_reload(app_url, page, artifacts_dir):
     assert "session=" in page.url  # the tab's token, which the reload keeps
     page.reload()
     page.get_by_text(f"Run {run_id}: stopped").wait_for(timeout=120_000)
-    rows = page.locator("[data-testid=stDataFrame] [role=row]")
-    rows.first.wait_for(timeout=60_000)
-    assert any(run_id in text for text in rows.all_inner_texts())
+    # The runs table (its accessible rows are hidden behind the canvas grid).
+    rows = "() => [...document.querySelectorAll('[data-testid=stDataFrame] [role=row]')]"
+    page.wait_for_function(f"({rows})().length >= 2", timeout=60_000)
+    texts = page.evaluate(f"() => ({rows})().map(row => row.textContent)")
+    assert any(run_id in text and "stopped" in text for text in texts), texts
     page.screenshot(path=str(artifacts_dir / "train_after_reload.png"), full_page=True)
     assert not page.console_errors, page.console_errors
