@@ -129,6 +129,124 @@ def class_counts_chart(
 
 
 # --- training and run comparison -------------------------------------------------
+TRAIN_COLOR = "#e4572e"
+VAL_COLOR = "#29335c"
+RUN_COLORS = ("#e4572e", "#29335c", "#669bbc", "#f3a712", "#a8c686", "#8e5572", "#3e6990")
+METRIC_TITLES = {"loss": "Loss", "accuracy": "Accuracy"}
+
+
+def _metric_axes(fig: go.Figure, metric: str, row: int | None = None, col: int | None = None):
+    fig.update_yaxes(title_text=METRIC_TITLES.get(metric, metric), row=row, col=col)
+    if metric == "accuracy":
+        fig.update_yaxes(tickformat=".0%", row=row, col=col)
+
+
+def epoch_curves_figure(history: list[dict[str, float]], uirevision: str = "") -> go.Figure:
+    """Loss and accuracy per epoch, training against validation, side by side.
+
+    `uirevision` (e.g. the run id) keeps the user's zoom while the chart refreshes.
+    """
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss per epoch", "Accuracy per epoch"))
+    epochs = [row["epoch"] for row in history]
+    for col, metric in enumerate(("loss", "accuracy"), start=1):
+        for prefix, name, color in (
+            ("", "training", TRAIN_COLOR),
+            ("val_", "validation", VAL_COLOR),
+        ):
+            values = [row.get(prefix + metric) for row in history]
+            if not any(v is not None for v in values):
+                continue
+            fig.add_trace(
+                go.Scatter(
+                    x=epochs,
+                    y=values,
+                    name=name,
+                    legendgroup=name,
+                    showlegend=col == 1,
+                    mode="lines+markers",
+                    line={"color": color},
+                ),
+                row=1,
+                col=col,
+            )
+        fig.update_xaxes(title_text="epoch", dtick=1, row=1, col=col)
+        _metric_axes(fig, metric, 1, col)
+    fig.update_layout(
+        height=320, margin={"t": 40, "b": 40, "l": 50, "r": 10}, uirevision=uirevision
+    )
+    return fig
+
+
+def _moving_average(values: list[float], window: int) -> list[float]:
+    out, total = [], 0.0
+    for i, v in enumerate(values):
+        total += v
+        if i >= window:
+            total -= values[i - window]
+        out.append(total / min(i + 1, window))
+    return out
+
+
+def batch_curve_figure(
+    batches: list[dict[str, float]],
+    metric: str = "loss",
+    uirevision: str = "",
+    max_points: int = 3000,
+) -> go.Figure:
+    """Each training batch's own loss (or accuracy), not Keras' running mean since the
+    epoch began (which jumps at every epoch boundary), plus a moving average."""
+    if len(batches) > max_points:  # keep the browser fast on long runs
+        stride = -(-len(batches) // max_points)
+        batches = batches[::stride]
+    steps = [b["step"] for b in batches]
+    values = [b[metric] for b in batches]
+    window = max(1, min(50, len(values) // 10 or 1))
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(x=steps, y=values, name=f"each batch's {metric}", mode="lines",
+                   line={"color": TRAIN_COLOR, "width": 1}, opacity=0.35)
+    )  # fmt: skip
+    fig.add_trace(
+        go.Scatter(x=steps, y=_moving_average(values, window), name=f"average of {window} batches",
+                   mode="lines", line={"color": TRAIN_COLOR, "width": 2.5})
+    )  # fmt: skip
+    fig.update_xaxes(title_text="batch (training step)")
+    _metric_axes(fig, metric)
+    fig.update_layout(
+        title=f"Training {metric} per batch",
+        height=300,
+        margin={"t": 40, "b": 40, "l": 50, "r": 10},
+        legend={"orientation": "h", "y": -0.3},
+        uirevision=uirevision,
+    )
+    return fig
+
+
+def overlay_figure(series: list[tuple[str, list[dict[str, float]]]], metric: str) -> go.Figure:
+    """Several runs' curves on one chart: validation solid, training dotted."""
+    fig = go.Figure()
+    for i, (label, history) in enumerate(series):
+        color = RUN_COLORS[i % len(RUN_COLORS)]
+        epochs = [row["epoch"] for row in history]
+        for prefix, dash, kind in (("val_", "solid", "validation"), ("", "dot", "training")):
+            values = [row.get(prefix + metric) for row in history]
+            if any(v is not None for v in values):
+                fig.add_trace(
+                    go.Scatter(x=epochs, y=values, name=f"{label}: {kind}", mode="lines+markers",
+                               line={"color": color, "dash": dash})
+                )  # fmt: skip
+    fig.update_xaxes(title_text="epoch", dtick=1)
+    _metric_axes(fig, metric)
+    fig.update_layout(
+        title=f"{METRIC_TITLES.get(metric, metric)} per epoch",
+        height=360,
+        margin={"t": 40, "b": 40, "l": 50, "r": 10},
+        uirevision="overlay",
+    )
+    return fig
+
 
 # --- evaluation ---------------------------------------------------------------
 CONFUSION_CLICK_TRACE = 1  # the invisible per-cell markers a click selects

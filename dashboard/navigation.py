@@ -31,6 +31,12 @@ PAGES: tuple[PageInfo, ...] = (
         "Stack layers and see every output shape, parameter count and cost at once.",
     ),
     PageInfo(
+        "pages/train.py",
+        "Train",
+        ":material/model_training:",
+        "Train your model and watch loss and accuracy live; stop at any time, compare runs.",
+    ),
+    PageInfo(
         "pages/evaluate.py",
         "Evaluate",
         ":material/fact_check:",

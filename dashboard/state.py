@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
+from dashboard import sessions
 from dashboard.charts import confusion_cell_from_selection
 from dashboard.datasets import DEFAULT_DATASET, Dataset, load_builtin
 from dashboard.evaluation import Evaluation, evaluate_run
 from dashboard.limits import MAX_UPLOADS_PER_SESSION
 from dashboard.presets import load_preset
 from dashboard.spec import ModelSpec
-from dashboard.training import Run
+from dashboard.training import Run, TrainSettings, collect_garbage_if_idle
 
 if TYPE_CHECKING:
     from dashboard.inference import Classifier
@@ -166,16 +167,136 @@ def pop_data_notice(where: str) -> tuple[str, str] | None:
 
 
 # --- runs ---------------------------------------------------------------------
+# Runs live in sessions.STORE under this tab's unguessable token, which the URL
+# keeps as ?session=... so a reload (a new Streamlit session) finds them again.
+# st.session_state["runs"] is the same dict object; runs that code or tests put
+# there directly join the store on the next call.
 RUNS_KEY = "runs"
+SESSION_QUERY_KEY = "session"
+SESSION_TOKEN_KEY = "session_token"
+FOCUS_RUN_KEY = "train_focus_run"
+
+
+def _script_session_id() -> str | None:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else None
+
+
+def session_token() -> str:
+    """This tab's token: from the URL on the first run, else new; kept in the URL."""
+    token = st.session_state.get(SESSION_TOKEN_KEY)
+    if token is None:
+        candidate = st.query_params.get(SESSION_QUERY_KEY)
+        token = candidate if sessions.valid_token(candidate) else sessions.new_token()
+        st.session_state[SESSION_TOKEN_KEY] = token
+    if st.query_params.get(SESSION_QUERY_KEY) != token:
+        # Page switches may drop query params; put the token back so F5 keeps the runs.
+        st.query_params[SESSION_QUERY_KEY] = token
+    sessions.STORE.touch(token, _script_session_id())
+    return token
+
+
+def _runs() -> dict[str, Run]:
+    store = sessions.STORE.runs(session_token())
+    local = st.session_state.get(RUNS_KEY)
+    if local is not store:
+        for run_id, run in (local or {}).items():
+            store.setdefault(run_id, run)
+        st.session_state[RUNS_KEY] = store
+    return store
 
 
 def get_runs() -> list[Run]:
     """This browser session's runs, newest first."""
-    return list(reversed(st.session_state.get(RUNS_KEY, {}).values()))
+    return list(reversed(_runs().values()))
 
 
 def add_run(run: Run) -> None:
-    st.session_state.setdefault(RUNS_KEY, {})[run.id] = run
+    _runs()[run.id] = run
+
+
+def get_run(run_id: str | None) -> Run | None:
+    return _runs().get(run_id) if run_id else None
+
+
+def delete_run(run_id: str) -> None:
+    """Stop the run if it trains, forget it, and free its memory when nothing trains."""
+    run = _runs().pop(run_id, None)
+    if run is not None:
+        run.stop()
+        if st.session_state.get(FOCUS_RUN_KEY) == run_id:
+            del st.session_state[FOCUS_RUN_KEY]
+        collect_garbage_if_idle()
+
+
+def get_focus_run() -> Run | None:
+    """The run the Train page shows live: the one last started or picked, else the newest."""
+    run = get_run(st.session_state.get(FOCUS_RUN_KEY))
+    if run is None:
+        runs = get_runs()
+        run = runs[0] if runs else None
+    return run
+
+
+def set_focus_run(run_id: str) -> None:
+    """Show this run live; also picks it in the page's run chooser."""
+    st.session_state[FOCUS_RUN_KEY] = run_id
+    st.session_state[RUN_CHOICE_KEY] = run_id
+
+
+RUN_CHOICE_KEY = "train_run_choice"
+
+
+def prepare_run_choice(run_ids: list[str]) -> None:
+    """Before the run chooser is drawn: make it show the focused run."""
+    if st.session_state.get(RUN_CHOICE_KEY) not in run_ids:
+        focus = get_focus_run()
+        st.session_state[RUN_CHOICE_KEY] = focus.id if focus is not None else run_ids[0]
+
+
+def on_run_choice() -> None:
+    st.session_state[FOCUS_RUN_KEY] = st.session_state[RUN_CHOICE_KEY]
+
+
+# --- train page settings ----------------------------------------------------------
+# Widgets lose their values when the user visits another page; the settings are
+# kept here and put back into the widget keys when the Train page runs again.
+TRAIN_SETTINGS_KEY = "train_settings"
+TRAIN_WIDGET_PREFIX = "train_w_"
+TRAIN_DATASET_KEY = "train_dataset_choice"
+
+
+def get_train_settings() -> TrainSettings:
+    return st.session_state.get(TRAIN_SETTINGS_KEY) or TrainSettings()
+
+
+def train_widget_key(name: str) -> str:
+    return TRAIN_WIDGET_PREFIX + name
+
+
+def restore_train_widgets() -> None:
+    """Give every settings widget its kept value before the widgets are drawn."""
+    for name, value in get_train_settings().to_dict().items():
+        st.session_state.setdefault(train_widget_key(name), value)
+    st.session_state.setdefault(TRAIN_DATASET_KEY, st.session_state.get("_kept_dataset", "digits"))
+
+
+def keep_train_dataset_choice() -> None:
+    st.session_state["_kept_dataset"] = st.session_state.get(TRAIN_DATASET_KEY)
+
+
+def train_settings_from_widgets() -> TrainSettings:
+    """The settings the widgets show now; also kept for the next visit."""
+    values = {
+        name: st.session_state[train_widget_key(name)]
+        for name in TrainSettings().to_dict()
+        if train_widget_key(name) in st.session_state
+    }
+    settings = TrainSettings.from_dict(values)
+    st.session_state[TRAIN_SETTINGS_KEY] = settings
+    return settings
 
 
 # --- evaluation -------------------------------------------------------------------

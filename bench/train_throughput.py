@@ -1,0 +1,164 @@
+"""Training speed through the real app against bare model.fit, and the server's peak memory.
+
+1. Starts `streamlit run streamlit_app.py` with CNNLAB_DATA_DIR pointing at the real
+   MNIST, opens the Train page in Chromium, picks mnist, sets 2 epochs, presses Start,
+   and leaves the page open (it polls every second) until the run is done.
+2. Downloads the run's history CSV as a user would and takes epoch 2's images/s.
+3. Reads the server's peak RSS (VmHWM) while it trained.
+4. Trains the same Keras model on the same data, split and batch size with bare
+   `model.fit(verbose=0)` for 2 epochs and takes epoch 2's images/s the same way
+   (training images over the training part of the epoch).
+
+Targets: ratio >= 0.95, peak RSS <= 1.0 GB. Last line: ratio=<n> peak_rss_mb=<n>
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DATA_DIR = Path(os.environ.get("CNNLAB_DATA_DIR", ROOT.parent / "shared" / "data"))
+os.environ["CNNLAB_DATA_DIR"] = str(DATA_DIR)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+EPOCHS = 2
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server() -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
+           "--server.port", str(port), "--server.address", "127.0.0.1",
+           "--server.headless", "true", "--browser.gatherUsageStats", "false"]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                return proc, url
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    sys.exit("the app server did not start")
+
+
+def peak_rss_mb(pid: int) -> float:
+    """Peak resident memory of a process so far (Linux VmHWM)."""
+    text = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+) kB", text).group(1)) / 1024
+
+
+def train_in_app() -> tuple[float, float, str]:
+    """Epoch 2's images/s of a run started from the Train page, the server's peak RSS,
+    and the history CSV."""
+    from playwright.sync_api import sync_playwright
+
+    proc, url = start_server()
+    try:
+        with sync_playwright() as pw:
+            chromium = shutil.which("chromium") or "/usr/bin/chromium"
+            options = {"headless": True, "args": ["--no-sandbox", "--disable-gpu"]}
+            if Path(chromium).exists():
+                options["executable_path"] = chromium
+            browser = pw.chromium.launch(**options)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{url}/train")
+            start = page.get_by_role("button", name="Start training")
+            start.wait_for(timeout=180_000)
+            page.get_by_role("combobox", name="Dataset").click()
+            page.get_by_role("option", name="MNIST (on disk)").click()
+            page.get_by_text("60,000 training and 10,000 test images").wait_for(timeout=180_000)
+            epochs = page.get_by_label("Epochs", exact=True)
+            epochs.fill(str(EPOCHS))
+            epochs.press("Tab")  # commit the value (Enter would submit the form)
+            start.click()
+            heading = page.get_by_text(re.compile(r"Run [0-9a-f]{6}: (queued|training)")).first
+            heading.wait_for(timeout=180_000)
+            run_id = re.search(r"Run ([0-9a-f]{6})", heading.inner_text()).group(1)
+            print(f"run {run_id} training in the app, page open and polling", file=sys.stderr)
+            page.get_by_text(f"Run {run_id}: done").wait_for(timeout=1_800_000)
+            peak = peak_rss_mb(proc.pid)
+            with page.expect_download() as download:
+                page.get_by_role("button", name="History (CSV)").click()
+            history = Path(download.value.path()).read_text()
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    rows = list(csv.DictReader(io.StringIO(history)))
+    return float(rows[EPOCHS - 1]["images_per_s"]), peak, history
+
+
+def train_bare() -> float:
+    """Epoch 2's images/s of bare model.fit on the same model, data, split and batch."""
+    import keras
+    import numpy as np
+
+    from dashboard import training
+    from dashboard.datasets import load_builtin
+    from dashboard.keras_model import build_model
+    from dashboard.presets import load_preset
+    from dashboard.training import TrainSettings
+
+    settings = TrainSettings(epochs=EPOCHS)
+    dataset = load_builtin("mnist")
+    spec, _ = training.fit_spec_to_dataset(load_preset("default"), dataset)
+    rng = np.random.default_rng(settings.seed)
+    order = rng.permutation(len(dataset.x_train))
+    n_val = round(len(order) * settings.validation_split)
+    train_idx, val_idx = np.sort(order[n_val:]), np.sort(order[:n_val])
+    x = dataset.x_train.astype(np.float32) / 255.0
+    y = dataset.y_train
+    model = build_model(spec, settings.seed)
+    steps = -(-len(train_idx) // settings.batch_size)
+    training.compile_model(model, spec, training.make_optimizer(settings, steps * EPOCHS))
+
+    class Timer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.begin, self.train_end = time.perf_counter(), None
+
+        def on_test_begin(self, logs=None):
+            self.train_end = self.train_end or time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            seconds = (self.train_end or time.perf_counter()) - self.begin
+            self.rates.append(len(train_idx) / seconds)
+
+    timer = Timer()
+    timer.rates = []
+    model.fit(
+        x[train_idx], y[train_idx], batch_size=settings.batch_size, epochs=EPOCHS,
+        validation_data=(x[val_idx], y[val_idx]), callbacks=[timer], verbose=0,
+    )  # fmt: skip
+    return timer.rates[EPOCHS - 1]
+
+
+def main() -> None:
+    if not (DATA_DIR / "mnist.npz").is_file():
+        sys.exit(f"{DATA_DIR / 'mnist.npz'} is missing")
+    app_rate, peak, history = train_in_app()
+    print(history.strip())
+    print(f"app: epoch {EPOCHS} at {app_rate:,.0f} images/s; server peak RSS {peak:.0f} MB")
+    bare_rate = train_bare()
+    print(f"bare model.fit: epoch {EPOCHS} at {bare_rate:,.0f} images/s")
+    print(f"ratio={app_rate / bare_rate:.3f} peak_rss_mb={peak:.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,198 @@
+"""Command line: train and evaluate for scripts and workshop preparation.
+
+    python -m dashboard train --preset default --dataset mnist --epochs 4 --out runs/a
+    python -m dashboard evaluate --model runs/a/model.keras --npz mnist.npz
+
+`train` uses the same Trainer as the Train page (dashboard.training.start_run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from dashboard.datasets import DataError, Dataset, load_builtin, read_npz
+from dashboard.presets import load_preset, preset_names
+from dashboard.spec import ModelSpec, SpecError
+from dashboard.training import LR_SCHEDULES, OPTIMIZERS, TrainSettings
+
+BAR_WIDTH = 30
+
+
+class CliError(Exception):
+    """A mistake in the command; the message says what to do."""
+
+
+def load_npz(path: str | Path) -> Dataset:
+    """A Keras-layout .npz (x_train, y_train, x_test, y_test); never shared (like an upload)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CliError(
+            f"No file {path}; give the path of an .npz with x_train/y_train/x_test/y_test."
+        )
+    return read_npz(path, path.stem, f"file {path}", shareable=False)
+
+
+def _spec(args: argparse.Namespace) -> ModelSpec:
+    if args.spec:
+        try:
+            return ModelSpec.from_json(Path(args.spec).read_bytes())
+        except OSError as exc:
+            raise CliError(f"Cannot read the spec file {args.spec} ({exc}).") from None
+    try:
+        return load_preset(args.preset or "default")
+    except KeyError:
+        raise CliError(
+            f"No preset '{args.preset}'; presets: {', '.join(preset_names())}."
+        ) from None
+
+
+def _dataset(args: argparse.Namespace) -> Dataset:
+    if args.npz:
+        return load_npz(args.npz)
+    try:
+        return load_builtin(args.dataset or "digits")
+    except (KeyError, DataError):
+        where = os.environ.get("CNNLAB_DATA_DIR") or "CNNLAB_DATA_DIR (not set)"
+        raise CliError(
+            f"No dataset '{args.dataset}'; use digits, digits28, a NAME.npz in {where}, "
+            "or --npz FILE."
+        ) from None
+
+
+def _bar(fraction: float) -> str:
+    filled = round(fraction * BAR_WIDTH)
+    return "█" * filled + "·" * (BAR_WIDTH - filled)
+
+
+def train(args: argparse.Namespace) -> int:
+    from dashboard import training
+    from dashboard.run_compare import format_seconds, history_csv
+
+    spec, dataset = _spec(args), _dataset(args)
+    settings = TrainSettings(
+        optimizer=args.optimizer,
+        learning_rate=args.lr,
+        lr_schedule=args.schedule,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        validation_split=args.validation_split,
+        seed=args.seed,
+    )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"Training {spec.name} on {dataset.name} ({len(dataset.x_train):,} images): "
+          f"{settings.summary()}", file=sys.stderr)  # fmt: skip
+    run = training.start_run(spec, dataset, settings)
+    for note in run.notes:
+        print(f"note: {note}", file=sys.stderr)
+    printed = 0
+    tty = sys.stderr.isatty()
+    last_line = 0.0
+    while not run.wait(0.25):
+        view = run.view()
+        for row in view.history[printed:]:
+            print("\r" + _epoch_line(row, view.epochs) + " " * 20, file=sys.stderr)
+        printed = len(view.history)
+        now = time.monotonic()
+        if view.status == "training" and (tty or now - last_line > 10):
+            last_line = now
+            rate = f"{view.images_per_s:,.0f} img/s" if view.images_per_s else ""
+            eta = f"ETA {format_seconds(view.eta_seconds)}" if view.eta_seconds else ""
+            line = f"epoch {min(view.epoch + 1, view.epochs)}/{view.epochs} {_bar(view.fraction)} {view.fraction:4.0%} {rate} {eta}"
+            print(
+                ("\r" if tty else "") + line, end="" if tty else "\n", file=sys.stderr, flush=True
+            )
+    for row in run.view().history[printed:]:
+        print("\r" + _epoch_line(row, run.view().epochs) + " " * 20, file=sys.stderr)
+    if run.status == "failed":
+        print(f"error: {run.error}", file=sys.stderr)
+        if run.history:
+            (out / "history.csv").write_text(history_csv(run))
+        return 1
+    run.model.save(out / "model.keras")
+    (out / "spec.json").write_text(run.spec.to_json())
+    (out / "history.csv").write_text(history_csv(run))
+    print(f"Saved {out / 'model.keras'}, spec.json and history.csv in {format_seconds(run.seconds)}.",
+          file=sys.stderr)  # fmt: skip
+    return 0
+
+
+def _epoch_line(row: dict[str, float], epochs: int) -> str:
+    bar = _bar(min(1.0, row["epoch"] / max(epochs, 1)))
+    text = f"epoch {int(row['epoch'])}/{epochs} {bar}: loss {row['loss']:.4f}, accuracy {row['accuracy']:.2%}"
+    if "val_loss" in row:
+        text += f", val loss {row['val_loss']:.4f}, val accuracy {row['val_accuracy']:.2%}"
+    return text + f", {row.get('images_per_s', 0):,.0f} img/s"
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    """Accuracy of a saved model on an .npz file's x_test/y_test; prints accuracy=<n> last."""
+    dataset = load_npz(args.npz)
+    path = Path(args.model)
+    if not path.is_file():
+        raise CliError(
+            f"No model file {path}; train one with `python -m dashboard train --out DIR`."
+        )
+    import keras
+
+    try:
+        model = keras.models.load_model(path, compile=False)
+    except Exception as exc:
+        raise CliError(f"{path} is not a Keras model file ({type(exc).__name__}: {exc}).") from None
+    x = dataset.x_test.astype(np.float32) / 255.0
+    expected = tuple(model.input_shape[1:])
+    if tuple(x.shape[1:]) != expected:
+        raise CliError(
+            f"The model takes {expected} images but {path.name} holds {tuple(x.shape[1:])}; "
+            "evaluate it on data of the shape it was trained on."
+        )
+    probs = model.predict(x, batch_size=256, verbose=0)
+    if probs.shape[-1] == 1:
+        predicted = (probs[:, 0] >= 0.5).astype(np.int64)
+    else:
+        predicted = probs.argmax(axis=-1)
+    accuracy = float(np.mean(predicted == dataset.y_test))
+    print(f"{len(x):,} test images of {args.npz}")
+    print(f"accuracy={accuracy:.4f}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    defaults = TrainSettings()
+    root = argparse.ArgumentParser(prog="python -m dashboard", description=__doc__.split("\n")[0])
+    sub = root.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("train", help="train a model and save model.keras, spec.json, history.csv")
+    model = t.add_mutually_exclusive_group()
+    model.add_argument("--preset", help=f"a preset: {', '.join(preset_names())} (default: default)")
+    model.add_argument("--spec", help="a spec JSON file (the Build page's 'Download spec')")
+    data = t.add_mutually_exclusive_group()
+    data.add_argument("--dataset", help="digits, digits28, or NAME for $CNNLAB_DATA_DIR/NAME.npz")
+    data.add_argument("--npz", help="an .npz file with x_train, y_train, x_test, y_test")
+    t.add_argument("--epochs", type=int, default=defaults.epochs)
+    t.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    t.add_argument("--seed", type=int, default=defaults.seed)
+    t.add_argument("--optimizer", choices=list(OPTIMIZERS), default=defaults.optimizer)
+    t.add_argument("--lr", type=float, default=defaults.learning_rate, help="learning rate")
+    t.add_argument("--schedule", choices=list(LR_SCHEDULES), default=defaults.lr_schedule)
+    t.add_argument("--validation-split", type=float, default=defaults.validation_split)
+    t.add_argument("--out", required=True, help="directory for the three files")
+    e = sub.add_parser("evaluate", help="test accuracy of a saved model on an .npz's x_test/y_test")
+    e.add_argument("--model", required=True, help="a .keras file")
+    e.add_argument("--npz", required=True, help="an .npz file with x_test and y_test")
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        return train(args) if args.command == "train" else evaluate(args)
+    except (CliError, SpecError, DataError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,141 @@
+"""Runs per browser session, kept across page reloads, freed when the session ends.
+
+A reload (F5) starts a new Streamlit session, so runs cannot live in
+st.session_state alone. Each tab gets an unguessable token that state.py keeps
+in the URL query (`?session=...`); the runs live here under that token. A model's
+share link never carries it (the build page builds links from the bare URL).
+
+A session has ended for good when none of the Streamlit sessions that used its
+token is connected and none was seen for `ttl` seconds (CNNLAB_SESSION_TTL, 15
+minutes by default). Then its runs stop and their memory is freed. No TensorFlow.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
+DEFAULT_TTL_SECONDS = 15 * 60
+
+
+def new_token() -> str:
+    """192 random bits, URL-safe: not guessable, not derived from anything a user sees."""
+    return secrets.token_urlsafe(24)
+
+
+def valid_token(value: Any) -> bool:
+    return isinstance(value, str) and bool(TOKEN_PATTERN.match(value))
+
+
+@dataclass
+class _Entry:
+    runs: dict[str, Any] = field(default_factory=dict)
+    last_seen: float = field(default_factory=time.monotonic)
+    session_ids: set[str] = field(default_factory=set)
+
+
+def _streamlit_session_is_connected(session_id: str) -> bool:
+    """True while the browser tab of this Streamlit session is connected."""
+    from streamlit import runtime
+
+    if not runtime.exists():
+        return False
+    try:
+        return runtime.get_instance().is_active_session(session_id)
+    except Exception:
+        return False
+
+
+class SessionStore:
+    """Token -> that browser session's runs (a dict run id -> Run), thread-safe."""
+
+    def __init__(
+        self,
+        ttl: float | None = None,
+        is_connected: Callable[[str], bool] = _streamlit_session_is_connected,
+        auto_reap: bool = True,
+    ) -> None:
+        if ttl is None:
+            ttl = float(os.environ.get("CNNLAB_SESSION_TTL", DEFAULT_TTL_SECONDS))
+        self.ttl = ttl
+        self._is_connected = is_connected
+        self._lock = threading.Lock()
+        self._entries: dict[str, _Entry] = {}
+        self._reaper: threading.Thread | None = None
+        self._auto_reap = auto_reap  # False: only explicit reap() calls (tests)
+
+    def runs(self, token: str) -> dict[str, Any]:
+        """The token's runs; the same dict object on every call, so edits are shared."""
+        with self._lock:
+            return self._entries.setdefault(token, _Entry()).runs
+
+    def touch(self, token: str, session_id: str | None = None) -> None:
+        """The session with this token is alive now (called on every script run)."""
+        with self._lock:
+            entry = self._entries.setdefault(token, _Entry())
+            entry.last_seen = time.monotonic()
+            if session_id:
+                entry.session_ids.add(session_id)
+        self._ensure_reaper()
+
+    def tokens(self) -> list[str]:
+        with self._lock:
+            return list(self._entries)
+
+    def reap(self, now: float | None = None) -> list[str]:
+        """End every session that has been gone longer than the TTL: stop its runs and
+        drop them. Returns the ended tokens."""
+        now = time.monotonic() if now is None else now
+        ended: list[_Entry] = []
+        tokens = []
+        with self._lock:
+            for token, entry in list(self._entries.items()):
+                connected = {sid for sid in entry.session_ids if self._is_connected(sid)}
+                entry.session_ids = connected
+                if connected:
+                    entry.last_seen = now
+                elif now - entry.last_seen > self.ttl:
+                    ended.append(self._entries.pop(token))
+                    tokens.append(token)
+        for entry in ended:
+            for run in list(entry.runs.values()):
+                stop = getattr(run, "stop", None)
+                if stop is not None:
+                    stop()
+            entry.runs.clear()  # st.session_state may still hold this dict: empty it
+        if ended:
+            from dashboard.training import collect_garbage_if_idle
+
+            collect_garbage_if_idle()
+        return tokens
+
+    def _ensure_reaper(self) -> None:
+        if not self._auto_reap:
+            return
+        if self._reaper is not None and self._reaper.is_alive():
+            return
+        with self._lock:
+            if self._reaper is not None and self._reaper.is_alive():
+                return
+            interval = max(0.2, min(30.0, self.ttl / 3))
+            self._reaper = threading.Thread(
+                target=self._reap_forever, args=(interval,), name="session-reaper", daemon=True
+            )
+            self._reaper.start()
+
+    def _reap_forever(self, interval: float) -> None:
+        while True:
+            time.sleep(interval)
+            with contextlib.suppress(Exception):  # outlive any one bad entry
+                self.reap()
+
+
+STORE = SessionStore()

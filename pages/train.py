@@ -1,0 +1,254 @@
+"""Train: settings, Start/Stop, live curves, and the session's runs."""
+
+import streamlit as st
+
+from dashboard import charts, run_compare, state, streamlit_cleanup, training
+from dashboard.datasets import (
+    DataError,
+    choice_label,
+    dataset_choices,
+    load_builtin,
+    needs_download,
+)
+from dashboard.navigation import ensure_app_navigation
+from dashboard.spec import SpecError
+from dashboard.training import LR_SCHEDULES, OPTIMIZERS, QUEUE
+
+ensure_app_navigation()
+streamlit_cleanup.install()
+st.title("Train")
+spec = state.get_spec()
+state.restore_train_widgets()
+key = state.train_widget_key
+
+# --- dataset ---------------------------------------------------------------------
+dataset = state.get_dataset()
+if dataset is not None:
+    st.caption(f"Dataset **{dataset.name}**, chosen on the Data page: {dataset.source}.")
+else:
+    # Built-in data that is here without a download; the Data page has the rest.
+    names = [c.key for c in dataset_choices() if not needs_download(c.key)]
+    if st.session_state.get(state.TRAIN_DATASET_KEY) not in names:
+        st.session_state[state.TRAIN_DATASET_KEY] = "digits"
+    name = st.selectbox(
+        "Dataset",
+        names,
+        key=state.TRAIN_DATASET_KEY,
+        format_func=choice_label,
+        on_change=state.keep_train_dataset_choice,
+        help="Built-in data. Choose others, or upload your own images, on the Data page.",
+    )
+    try:
+        dataset = load_builtin(name)
+    except (DataError, KeyError) as exc:
+        st.error(f"Could not load the dataset '{name}': {exc} Pick another one.")
+if dataset is not None:
+    h, w, c = dataset.input_shape
+    st.caption(
+        f"{len(dataset.x_train):,} training and {len(dataset.x_test):,} test images, "
+        f"{h}×{w}×{c}, {dataset.num_classes} classes. Model: "
+        f"{run_compare.spec_summary(spec)}."
+    )
+
+# --- settings and Start ----------------------------------------------------------
+with st.form("train_form", border=True):
+    cols = st.columns(4)
+    cols[0].selectbox(
+        "Optimizer", list(OPTIMIZERS), format_func=OPTIMIZERS.get, key=key("optimizer")
+    )
+    cols[1].number_input(
+        "Learning rate", min_value=1e-6, max_value=10.0, format="%g", key=key("learning_rate")
+    )
+    cols[2].selectbox(
+        "Learning-rate schedule",
+        list(LR_SCHEDULES),
+        format_func=LR_SCHEDULES.get,
+        key=key("lr_schedule"),
+        help="Cosine decay lowers the rate smoothly to 0 by the last batch.",
+    )
+    cols[3].select_slider("Batch size", [8, 16, 32, 64, 128, 256, 512, 1024], key=key("batch_size"))
+    cols = st.columns(4)
+    cols[0].number_input("Epochs", min_value=1, max_value=200, step=1, key=key("epochs"))
+    cols[1].slider(
+        "Validation split",
+        0.0,
+        0.5,
+        step=0.05,
+        key=key("validation_split"),
+        help="Share of the training images held out to watch for overfitting.",
+    )
+    cols[2].number_input(
+        "Seed",
+        min_value=0,
+        max_value=2**31 - 1,
+        step=1,
+        key=key("seed"),
+        help="Same seed and settings give the same curves.",
+    )
+    with cols[3]:
+        st.checkbox("Early stopping", key=key("early_stopping"))
+        st.number_input("Patience (epochs)", 1, 50, step=1, key=key("patience"))
+    with st.expander("Augmentation: random changes to each training image"):
+        cols = st.columns(4)
+        cols[0].checkbox(
+            "Flip left–right",
+            key=key("flip"),
+            help="Fine for photos; it turns digits into mirror images.",
+        )
+        cols[1].slider("Rotation (± degrees)", 0.0, 45.0, step=1.0, key=key("rotation_degrees"))
+        cols[2].slider("Zoom (±)", 0.0, 0.5, step=0.05, key=key("zoom"))
+        cols[3].slider("Translation (± share)", 0.0, 0.5, step=0.05, key=key("translation"))
+    start = st.form_submit_button("Start training", type="primary", disabled=dataset is None)
+
+settings = state.train_settings_from_widgets()
+if start and dataset is not None:
+    try:
+        run = training.start_run(spec, dataset, settings)
+    except SpecError as exc:
+        st.error(str(exc))
+    else:
+        state.add_run(run)
+        state.set_focus_run(run.id)
+
+# --- the live run ------------------------------------------------------------------
+runs = state.get_runs()
+polling = any(r.is_active for r in runs)
+
+
+@st.fragment(run_every=1.0 if polling else None)
+def live_run() -> None:
+    """Redrawn every second while a run is queued or training."""
+    run = state.get_focus_run()
+    if run is None:
+        st.info("No runs yet: choose the settings above and press **Start training**.")
+        return
+    view = run.view()
+    icon = run_compare.STATUS_ICONS.get(view.status, "")
+    st.subheader(f"{icon} Run {run.id}: {view.status}")
+    st.caption(
+        f"{run_compare.spec_summary(run.spec)} on {run.dataset_name} · "
+        f"{run.train_settings.summary()}"
+    )
+    if view.status == "queued" and view.queue_position:
+        st.info(
+            f"Waiting for a free slot: number {view.queue_position} in the queue "
+            f"({QUEUE.limit} runs train at once on this server)."
+        )
+    text = f"Epoch {min(view.epoch + 1, view.epochs)} of {view.epochs}"
+    if view.steps_per_epoch and view.status == "training":
+        text += f" · batch {view.step} of {view.steps_per_epoch}"
+    if view.images_per_s and view.status == "training":
+        text += f" · {view.images_per_s:,.0f} images/s"
+    if view.eta_seconds is not None and view.status == "training":
+        text += f" · about {run_compare.format_seconds(view.eta_seconds)} left"
+    if not run.is_active:
+        text = f"{len(view.history)} epochs in {run_compare.format_seconds(view.elapsed)}"
+    st.progress(view.fraction, text=text)
+    if run.is_active:
+        st.button("Stop", key=f"stop_{run.id}", on_click=run.stop, icon=":material/stop:")
+    if view.error:
+        st.error(view.error)
+    for note in view.notes:
+        st.info(note)
+    if view.history:
+        last = view.history[-1]
+        cols = st.columns(4)
+        cols[0].metric("Training accuracy", f"{last['accuracy']:.2%}")
+        if "val_accuracy" in last:
+            cols[1].metric("Validation accuracy", f"{last['val_accuracy']:.2%}")
+        cols[2].metric("Training loss", f"{last['loss']:.4f}")
+        if "val_loss" in last:
+            cols[3].metric("Validation loss", f"{last['val_loss']:.4f}")
+        st.plotly_chart(
+            charts.epoch_curves_figure(view.history, uirevision=run.id), width="stretch"
+        )
+    if view.batches:
+        st.plotly_chart(charts.batch_curve_figure(view.batches, uirevision=run.id), width="stretch")
+    elif run.is_active:
+        st.caption("The curves appear after the first batch.")
+    if polling and not any(r.is_active for r in state.get_runs()):
+        st.rerun()  # a run ended: redraw the whole page once, which stops the polling
+
+
+live_run()
+
+# --- all runs --------------------------------------------------------------------------
+st.header("Runs")
+if not runs:
+    st.caption("Runs you start are listed here; they stay when you reload this page.")
+    st.stop()
+
+percent = st.column_config.NumberColumn(format="percent")
+selection = st.dataframe(
+    run_compare.run_table(runs),
+    hide_index=True,
+    on_select="rerun",
+    selection_mode="multi-row",
+    key="runs_table",
+    column_config={
+        "accuracy": percent,
+        "val accuracy": percent,
+        "loss": st.column_config.NumberColumn(format="%.4f"),
+        "val loss": st.column_config.NumberColumn(format="%.4f"),
+    },
+)
+selected = [runs[i] for i in selection.selection.rows if i < len(runs)]
+if not selected:
+    st.caption("Select runs in the table to overlay their curves; select two to compare them.")
+else:
+    series = [(r.id, r.view().history) for r in selected]
+    cols = st.columns(2)
+    cols[0].plotly_chart(charts.overlay_figure(series, "loss"), width="stretch")
+    cols[1].plotly_chart(charts.overlay_figure(series, "accuracy"), width="stretch")
+if len(selected) == 2:
+    a, b = selected
+    st.subheader(f"Run {a.id} against run {b.id}")
+    cols = st.columns(2)
+    for col, title, frame in (
+        (cols[0], "Layer by layer", run_compare.layer_diff(a, b)),
+        (cols[1], "Setting by setting", run_compare.settings_diff(a, b)),
+    ):
+        col.markdown(f"**{title}** (differences marked)")
+        col.dataframe(
+            frame.style.apply(
+                lambda row: ["background-color: #fde2d8" if row["differs"] else ""] * len(row),
+                axis=1,
+            ),
+            hide_index=True,
+            column_config={"differs": st.column_config.CheckboxColumn("differs")},
+        )
+
+st.subheader("One run")
+ids = [r.id for r in runs]
+by_id = {r.id: r for r in runs}
+state.prepare_run_choice(ids)
+chosen = st.selectbox(
+    "Run",
+    ids,
+    key=state.RUN_CHOICE_KEY,
+    format_func=lambda i: by_id[i].label,
+    on_change=state.on_run_choice,
+    help="The run shown live above, and the one these buttons act on.",
+)
+run = by_id[chosen]
+stem = run_compare.file_stem(run)
+cols = st.columns(5)
+cols[0].download_button(
+    "Model (.keras)",
+    data=lambda: run_compare.model_bytes(run),
+    file_name=f"{stem}.keras",
+    mime="application/octet-stream",
+    disabled=run.model is None,
+    on_click="ignore",
+    help="Ready once the run is done or stopped.",
+)
+cols[1].download_button(
+    "Spec (JSON)", run.spec.to_json(), f"{stem}.json", "application/json", on_click="ignore"
+)
+cols[2].download_button(
+    "History (CSV)", run_compare.history_csv(run), f"{stem}.csv", "text/csv", on_click="ignore"
+)
+cols[3].button("Stop", key="stop_chosen", on_click=run.stop, disabled=not run.is_active)
+cols[4].button(
+    "Delete run", key="delete_chosen", on_click=state.delete_run, args=(run.id,), type="secondary"
+)

@@ -1,0 +1,64 @@
+"""`python -m dashboard train / evaluate` on a small dataset, as a user runs them."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dashboard.datasets import load_digits
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "dashboard", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def small_npz(tmp_path_factory) -> Path:
+    """scikit-learn's digits in Keras' .npz layout (x as (N, 8, 8) uint8)."""
+    d = load_digits(8)
+    path = tmp_path_factory.mktemp("data") / "digits_small.npz"
+    np.savez(path, x_train=d.x_train[..., 0], y_train=d.y_train,
+             x_test=d.x_test[..., 0], y_test=d.y_test)  # fmt: skip
+    return path
+
+
+def test_cli_trains_and_evaluates(small_npz, tmp_path):
+    out = tmp_path / "run"
+    done = cli("train", "--preset", "default", "--npz", str(small_npz), "--epochs", "4",
+               "--batch-size", "32", "--seed", "3", "--out", str(out))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "epoch 4/4 " in done.stderr and ": loss" in done.stderr  # epoch by epoch
+    assert "█" in done.stderr  # the progress bar
+    spec = json.loads((out / "spec.json").read_text())
+    assert spec["input_shape"] == [8, 8, 1] and spec["name"] == "default"
+    rows = list(csv.DictReader((out / "history.csv").open()))
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3, 4]
+    assert float(rows[-1]["val_accuracy"]) > 0.8
+
+    evaluated = cli("evaluate", "--model", str(out / "model.keras"), "--npz", str(small_npz))
+    assert evaluated.returncode == 0, evaluated.stderr
+    last = evaluated.stdout.strip().splitlines()[-1]
+    assert last.startswith("accuracy=")
+    assert 0.8 < float(last.split("=")[1]) <= 1.0
+
+
+def test_cli_errors_are_one_clear_line(tmp_path):
+    missing = cli(
+        "evaluate", "--model", str(tmp_path / "none.keras"), "--npz", str(tmp_path / "x.npz")
+    )
+    assert missing.returncode == 2
+    assert missing.stderr.strip().startswith("error: No file")
+    unknown = cli("train", "--preset", "nope", "--dataset", "digits", "--out", str(tmp_path))
+    assert unknown.returncode == 2
+    assert "No preset 'nope'" in unknown.stderr

@@ -1,0 +1,188 @@
+"""The Train page under AppTest: real training on the small digits dataset.
+
+AppTest never fires `st.fragment(run_every=...)`: tests join the run's thread,
+then call `at.run()` to see the final state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import run_compare, training
+from dashboard.datasets import load_builtin
+from dashboard.presets import load_preset
+from dashboard.training import Run, TrainSettings
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "train.py")
+
+
+def page() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def runs_of(at: AppTest) -> list[Run]:
+    return list(at.session_state["runs"].values()) if "runs" in at.session_state else []
+
+
+def start(at: AppTest, **settings) -> Run:
+    for name, value in settings.items():
+        at.session_state[f"train_w_{name}"] = value
+    before = {r.id for r in runs_of(at)}
+    at.button(key="FormSubmitter:train_form-Start training").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    (run,) = [r for r in runs_of(at) if r.id not in before]
+    return run
+
+
+def test_train_the_default_preset_for_one_epoch_on_digits():
+    at = page()
+    assert at.selectbox(key="train_dataset_choice").value == "digits"
+    run = start(at, epochs=1, batch_size=64)
+    assert run.wait(300)
+    at.run()
+    assert not at.exception
+    assert run.status == "done", run.error
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Validation accuracy"].endswith("%")
+    assert float(metrics["Training loss"]) == pytest.approx(run.history[-1]["loss"], abs=1e-4)
+    charts = at.get("plotly_chart")
+    assert len(charts) >= 2  # per-epoch curves and the per-batch curve
+    assert any("8×8×1 images of digits" in info.value for info in at.info)
+    table = at.dataframe[0].value
+    assert table.loc[0, "run"] == run.id and "done" in table.loc[0, "status"]
+    assert table.loc[0, "dataset"] == "digits"
+    assert "Adam lr 0.005" in table.loc[0, "settings"]
+
+
+def test_stop_from_the_page_keeps_a_model_that_predicts():
+    at = page()
+    run = start(at, epochs=300, batch_size=8, lr_schedule="constant")
+    while len(run.batches) < 3:
+        assert not run.wait(0.05), run.error
+    at.run()
+    at.button(key=f"stop_{run.id}").click().run()
+    assert run.wait(120)
+    at.run()
+    assert run.status == "stopped"
+    assert "stopped" in at.subheader[0].value
+    x = load_builtin("digits").x_test[:8].astype("float32") / 255
+    assert run.model.predict(x, verbose=0).shape == (8, 10)
+
+
+def test_two_sessions_never_see_each_others_runs():
+    first, second = page(), page()
+    run = start(first, epochs=1, batch_size=64, seed=11)
+    assert run.wait(300)
+    first.run()
+    second.run()
+    assert [r.id for r in runs_of(first)] == [run.id]
+    assert runs_of(second) == []
+    assert not any(run.id in str(frame.value) for frame in second.dataframe)
+    assert second.session_state["session_token"] != first.session_state["session_token"]
+
+
+def test_a_reload_with_the_session_link_finds_the_runs():
+    at = page()
+    digits = load_builtin("digits")
+    done = training.start_run(load_preset("default"), digits, TrainSettings(epochs=1))
+    assert done.wait(300)
+    at.session_state["runs"] = {done.id: done}
+    at.run()
+    token = at.query_params["session"]
+    token = token[0] if isinstance(token, list) else token
+    reloaded = AppTest.from_file(PAGE, default_timeout=120)
+    reloaded.query_params["session"] = token
+    reloaded.run()
+    assert [r.id for r in runs_of(reloaded)] == [done.id]
+    stranger = AppTest.from_file(PAGE, default_timeout=120)
+    stranger.query_params["session"] = "not-a-valid-token"
+    stranger.run()
+    assert runs_of(stranger) == []
+
+
+def test_a_failed_run_shows_its_message_and_history():
+    digits = dataclasses.replace(load_builtin("digits"), shareable=False, meta={})
+    settings = TrainSettings(optimizer="sgd", learning_rate=1e12, lr_schedule="constant")
+    run = training.start_run(load_preset("default"), digits, settings)
+    assert run.wait(300)
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state["runs"] = {run.id: run}
+    at.run()
+    assert any("learning rate may be too high" in e.value for e in at.error)
+    assert "failed" in at.dataframe[0].value.loc[0, "status"]
+
+
+def test_downloads_and_delete():
+    at = page()
+    run = start(at, epochs=1, batch_size=64, seed=5)
+    assert run.wait(300)
+    at.run()
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["Model (.keras)", "Spec (JSON)", "History (CSV)"]
+    # What the download buttons hand out: a loadable model and a CSV with one row per epoch.
+    data = run_compare.model_bytes(run)
+    path = Path(at.session_state["session_token"] + ".keras")
+    try:
+        path.write_bytes(data)
+        loaded = keras.models.load_model(path)
+    finally:
+        path.unlink(missing_ok=True)
+    x = np.zeros((1, 8, 8, 1), "float32")
+    assert np.allclose(loaded.predict(x, verbose=0), run.model.predict(x, verbose=0), atol=1e-6)
+    csv = run_compare.history_csv(run)
+    assert csv.splitlines()[0].startswith("epoch,loss,accuracy,val_loss,val_accuracy")
+    assert len(csv.splitlines()) == 2
+    at.button(key="delete_chosen").click().run()
+    assert runs_of(at) == []
+    assert any("Runs you start are listed here" in c.value for c in at.caption)
+
+
+def test_diff_of_two_runs_layer_by_layer_and_setting_by_setting():
+    digits = load_builtin("digits")
+    a = Run("aaaaaa", load_preset("default"), "digits", digits.class_names,
+            TrainSettings().to_dict())  # fmt: skip
+    other = load_preset("dense_only")
+    b = Run("bbbbbb", other, "mnist", digits.class_names,
+            TrainSettings(optimizer="sgd", seed=3).to_dict())  # fmt: skip
+    layers = run_compare.layer_diff(a, b)
+    assert layers.loc[layers["layer"] == "1", "aaaaaa"].item().startswith("Conv2D (16 × 3×3")
+    assert layers.loc[layers["layer"] == "1", "bbbbbb"].item() == "Flatten"
+    assert layers["differs"].any()
+    settings = run_compare.settings_diff(a, b)
+    differing = set(settings.loc[settings["differs"], "setting"])
+    assert differing == {"dataset", "optimizer", "seed"}
+
+
+def test_spec_that_cannot_fit_the_data_is_refused_and_nothing_is_lost():
+    at = page()
+    spec = load_preset("default")
+    spec.layers[0].params.update(kernel_size=9, padding="valid")  # cannot slide over 8×8
+    at.session_state["spec"] = spec
+    at.run()
+    at.button(key="FormSubmitter:train_form-Start training").click().run()
+    assert not at.exception
+    assert any("cannot take the 8×8×1 images of digits" in e.value for e in at.error)
+    assert runs_of(at) == []
+    assert at.session_state["spec"].layers[0].params["kernel_size"] == 9
+
+
+def test_history_csv_is_a_table_pandas_reads():
+    import pandas as pd
+
+    run = Run("cccccc", load_preset("default"), "digits", [str(i) for i in range(10)])
+    run.history = [{"epoch": 1, "loss": 0.5, "accuracy": 0.8}]
+    frame = pd.read_csv(io.StringIO(run_compare.history_csv(run)))
+    assert frame.to_dict("records") == [{"epoch": 1, "loss": 0.5, "accuracy": 0.8}]
+    assert time.time() >= run.created_at

@@ -1,0 +1,268 @@
+"""The training engine: real (small) Keras training in background threads."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from dashboard import training
+from dashboard.datasets import Dataset, load_builtin
+from dashboard.presets import load_preset
+from dashboard.spec import LayerSpec, ModelSpec, SpecError
+from dashboard.training import ResultCache, TrainingQueue, TrainSettings, start_run
+
+FAST = TrainSettings(epochs=2, batch_size=64)
+
+
+@pytest.fixture(scope="module")
+def digits() -> Dataset:
+    return load_builtin("digits")
+
+
+def private_copy(dataset: Dataset) -> Dataset:
+    """The same images as an upload: never shared with other runs or sessions."""
+    return dataclasses.replace(dataset, shareable=False, meta={})
+
+
+def finish(run, timeout: float = 300) -> None:
+    assert run.wait(timeout), f"run {run.id} did not finish"
+
+
+def wait_until(predicate, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition never became true"
+        time.sleep(0.05)
+
+
+def test_run_trains_and_records_epochs_and_batches(digits):
+    run = start_run(load_preset("default"), private_copy(digits), FAST, cache=ResultCache())
+    finish(run)
+    assert run.status == "done", run.error
+    assert [row["epoch"] for row in run.history] == [1, 2]
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "images_per_s"} <= set(run.history[0])
+    assert run.history[1]["loss"] < run.history[0]["loss"]
+    steps = len(run.batches)
+    assert steps == 2 * run.steps_per_epoch
+    # Each batch's own value, not the running mean: the last batch of an epoch differs
+    # from the epoch's mean, and the mean of the own values matches Keras' epoch loss.
+    first_epoch = [b for b in run.batches if b["epoch"] == 1]
+    assert first_epoch[-1]["loss_mean"] == pytest.approx(run.history[0]["loss"], rel=1e-4)
+    # The input shape and the output were fitted to the 8×8 digits, and the user is told.
+    assert run.spec.input_shape == (8, 8, 1)
+    assert any("8×8×1" in note for note in run.notes)
+    predictions = run.model.predict(digits.x_test[:5].astype("float32") / 255, verbose=0)
+    assert predictions.shape == (5, 10)
+
+
+def test_stop_keeps_a_model_that_predicts(digits):
+    settings = TrainSettings(epochs=200, batch_size=16, lr_schedule="constant")
+    run = start_run(load_preset("default"), private_copy(digits), settings)
+    wait_until(lambda: len(run.batches) >= 5)
+    run.stop()
+    finish(run)
+    assert run.status == "stopped"
+    assert run.error is None
+    assert 5 <= len(run.batches) < 200 * run.steps_per_epoch
+    x = digits.x_test[:20].astype("float32") / 255
+    probs = run.model.predict(x, verbose=0)
+    assert probs.shape == (20, 10)
+    assert np.allclose(probs.sum(axis=1), 1, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("learning_rate", "words"), [(1e30, "The loss became NaN"), (1e6, "The loss exploded")]
+)
+def test_nan_loss_fails_with_the_message_and_keeps_history(digits, learning_rate, words):
+    settings = TrainSettings(
+        optimizer="sgd", learning_rate=learning_rate, lr_schedule="constant", epochs=3
+    )
+    run = start_run(load_preset("default"), private_copy(digits), settings)
+    finish(run)
+    assert run.status == "failed"
+    assert run.error.startswith(words)
+    assert "the learning rate may be too high" in run.error
+    assert run.model is None
+    assert run.batches, "the history up to the failure is kept"
+
+
+def test_an_exception_in_the_thread_fails_the_run_with_one_message(digits):
+    # A label outside the class range makes TensorFlow raise inside model.fit.
+    y_train = digits.y_train.copy()
+    y_train[:] = 42
+    broken = dataclasses.replace(digits, y_train=y_train, shareable=False, meta={})
+    run = start_run(load_preset("default"), broken, FAST)
+    finish(run)
+    assert run.status == "failed"
+    assert run.error.startswith("Training stopped with an error")
+    assert "\n" not in run.error
+
+
+def test_out_of_memory_message_says_what_to_do():
+    message = training._error_message(MemoryError())
+    assert "out of memory" in message and "smaller batch size" in message
+
+
+def test_same_seed_same_curves_other_seed_other_curves(digits):
+    settings = TrainSettings(epochs=2, batch_size=64, rotation_degrees=10, zoom=0.1)
+    runs = [
+        start_run(load_preset("default"), private_copy(digits), s)
+        for s in (settings, settings, dataclasses.replace(settings, seed=1))
+    ]
+    for run in runs:
+        finish(run)
+    a, b, c = ([row["loss"] for row in run.history] for run in runs)
+    assert a == pytest.approx(b, rel=1e-6)
+    assert a != pytest.approx(c, rel=1e-3)
+
+
+def test_more_runs_than_the_limit_queue_and_all_finish(digits):
+    queue = TrainingQueue(limit=1)
+    positions: list[int | None] = []
+    runs = [
+        start_run(
+            load_preset("default"),
+            private_copy(digits),
+            TrainSettings(epochs=1, batch_size=64, seed=seed),
+            queue=queue,
+        )
+        for seed in range(3)
+    ]
+    wait_until(lambda: any(r.status == "training" for r in runs))
+    positions = sorted(r.queue_position or 0 for r in runs if r.status == "queued")
+    assert positions == [1, 2]
+    assert queue.running_count() == 1
+    for run in runs:
+        finish(run)
+    assert [r.status for r in runs] == ["done"] * 3
+    assert queue.running_count() == 0 and queue.waiting_count() == 0
+
+
+def test_stopping_a_queued_run_frees_its_place(digits):
+    queue = TrainingQueue(limit=1)
+    first = start_run(
+        load_preset("default"),
+        private_copy(digits),
+        TrainSettings(epochs=100, batch_size=16),
+        queue=queue,
+    )
+    second = start_run(load_preset("default"), private_copy(digits), FAST, queue=queue)
+    wait_until(lambda: second.queue_position == 1)
+    second.stop()
+    finish(second)
+    assert second.status == "stopped"
+    assert second.model is not None  # a stopped run always has a model (untrained here)
+    first.stop()
+    finish(first)
+
+
+def test_same_fingerprint_trains_once_from_any_session(digits):
+    cache = ResultCache()
+    settings = TrainSettings(epochs=2, batch_size=64, seed=7)
+    # Two identical requests at the same time (two sessions of a workshop)...
+    a = start_run(load_preset("default"), digits, settings, cache=cache)
+    b = start_run(load_preset("default"), digits, settings, cache=cache)
+    finish(a)
+    finish(b)
+    assert a.status == b.status == "done"
+    assert a.model is b.model  # one training, one model
+    assert [a.cached, b.cached].count(True) == 1
+    # ...and one more afterwards reuses it at once.
+    c = start_run(load_preset("default"), digits, settings, cache=cache)
+    finish(c, timeout=30)
+    assert c.cached and c.model is a.model
+    assert c.history == a.history
+    assert any("reuses its result" in note for note in c.notes)
+    # A different seed is a different run.
+    d = start_run(
+        load_preset("default"), digits, dataclasses.replace(settings, seed=8), cache=cache
+    )
+    finish(d)
+    assert not d.cached and d.model is not a.model
+
+
+def test_uploaded_data_is_never_shared(digits):
+    cache = ResultCache()
+    upload = private_copy(digits)
+    a = start_run(load_preset("default"), upload, FAST, cache=cache)
+    finish(a)
+    b = start_run(load_preset("default"), upload, FAST, cache=cache)
+    finish(b)
+    assert not a.cached and not b.cached
+    assert a.model is not b.model
+    assert len(cache) == 0
+
+
+def test_the_cache_is_bounded():
+    cache = ResultCache(max_entries=2)
+    for key in "abc":
+        cache.put(key, training.CachedResult(model=None, history=[], batches=[]))
+    assert len(cache) == 2 and "a" not in cache and "c" in cache
+
+
+def test_two_classes_use_one_sigmoid_unit_and_binary_accuracy(digits):
+    keep_train, keep_test = digits.y_train < 2, digits.y_test < 2
+    binary = Dataset(
+        "zeros_and_ones",
+        digits.x_train[keep_train],
+        digits.y_train[keep_train],
+        digits.x_test[keep_test],
+        digits.y_test[keep_test],
+        ["zero", "one"],
+        "digits 0 and 1",
+        shareable=False,
+    )
+    run = start_run(load_preset("default"), binary, TrainSettings(epochs=3, batch_size=32))
+    finish(run)
+    assert run.status == "done", run.error
+    assert run.model.output_shape == (None, 1)
+    assert run.history[-1]["val_accuracy"] > 0.9
+
+
+def test_bad_settings_and_unfit_models_are_refused_with_one_sentence(digits):
+    with pytest.raises(SpecError, match="learning rate"):
+        start_run(load_preset("default"), digits, TrainSettings(learning_rate=0))
+    big_kernels = ModelSpec(
+        (28, 28, 1),
+        [LayerSpec("Conv2D", {"kernel_size": 7}), LayerSpec("Conv2D", {"kernel_size": 7})],
+    )
+    with pytest.raises(SpecError, match="cannot take the 8×8×1 images of digits"):
+        start_run(big_kernels, digits, FAST)
+
+
+def test_early_stopping_ends_training_and_says_so(digits):
+    settings = TrainSettings(
+        epochs=30, batch_size=64, early_stopping=True, patience=1, learning_rate=0.05,
+        lr_schedule="constant",
+    )  # fmt: skip
+    run = start_run(load_preset("default"), private_copy(digits), settings)
+    finish(run)
+    assert run.status == "done"
+    assert len(run.history) < 30
+    assert any("Early stopping" in note for note in run.notes)
+
+
+def test_run_view_is_consistent_while_training(digits):
+    run = start_run(
+        load_preset("default"), private_copy(digits), TrainSettings(epochs=50, batch_size=16)
+    )
+    seen = []
+
+    def reader() -> None:
+        while not run.wait(0.01):
+            view = run.view()
+            seen.append((len(view.batches), view.fraction))
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    wait_until(lambda: len(run.history) >= 1)
+    run.stop()
+    finish(run)
+    thread.join()
+    counts = [count for count, _ in seen]
+    assert counts == sorted(counts)  # batches only ever grow
+    assert all(0 <= fraction <= 1 for _, fraction in seen)
