@@ -58,19 +58,26 @@ PAGES: tuple[PageInfo, ...] = (
 )
 
 
-def ensure_app_navigation() -> None:
-    """Make a deep link run under streamlit_app.py's st.navigation.
+def start_page() -> None:
+    """What every page does first.
 
-    With a `pages/` folder, Streamlit starts in its legacy mode: until some
-    session has run streamlit_app.py, a link straight to /build runs the page
-    alone, with the wrong menu and no page config. Every page calls this first;
-    it switches the process to st.navigation mode once and reruns. The flag is
-    private to Streamlit (pinned in requirements.txt); tests/test_navigation.py
-    fails if it changes.
+    1. Run under streamlit_app.py's st.navigation. With a `pages/` folder,
+       Streamlit starts in its legacy mode: until some session has run
+       streamlit_app.py, a link straight to /build runs the page alone, with the
+       wrong menu and no page config. This switches the process to
+       st.navigation mode once and reruns. The flag is private to Streamlit
+       (pinned in requirements.txt); tests/test_navigation.py fails if it changes.
+    2. Keep Streamlit's after-run cleanup from stalling training (see
+       streamlit_cleanup.py); installing is idempotent and cheap.
+    3. Keep this tab's session token in the URL, so a reload finds its runs.
     """
     import streamlit as st
     from streamlit.runtime.pages_manager import PagesManager
 
+    from dashboard import state, streamlit_cleanup
+
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
+    streamlit_cleanup.install()
+    state.session_token()

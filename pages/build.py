@@ -5,7 +5,7 @@ import streamlit as st
 from dashboard import state
 from dashboard.charts import network_diagram
 from dashboard.keras_model import keras_code
-from dashboard.navigation import ensure_app_navigation
+from dashboard.navigation import start_page
 from dashboard.presets import load_preset, preset_names
 from dashboard.spec import (
     CLOUD_MEMORY_BYTES,
@@ -20,7 +20,7 @@ from dashboard.spec import (
     spec_to_link_param,
 )
 
-ensure_app_navigation()
+start_page()
 
 spec = state.get_spec()
 

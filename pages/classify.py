@@ -5,9 +5,9 @@ from streamlit_drawable_canvas import st_canvas
 
 from dashboard import charts, inference, limits, state
 from dashboard.inference import ImageError, ModelFileError
-from dashboard.navigation import ensure_app_navigation
+from dashboard.navigation import start_page
 
-ensure_app_navigation()
+start_page()
 
 PRETRAINED, UPLOAD = "pretrained", "upload"
 SOURCES = {"upload": "Upload images", "camera": "Camera", "draw": "Draw a digit"}

@@ -13,10 +13,10 @@ from dashboard.conv_pipeline import (
     run,
     step_input,
 )
-from dashboard.navigation import ensure_app_navigation
+from dashboard.navigation import start_page
 from dashboard.spec import FORMULA
 
-ensure_app_navigation()
+start_page()
 
 st.title("Convolution and pooling")
 st.caption(

@@ -13,11 +13,11 @@ from dashboard.datasets import (
     load_builtin,
     needs_download,
 )
-from dashboard.navigation import ensure_app_navigation
+from dashboard.navigation import start_page
 from dashboard.preview import class_strips
 from dashboard.uploads import UploadOptions, load_upload, skipped_summary
 
-ensure_app_navigation()
+start_page()
 
 UPLOAD_PREFIX = "upload:"
 

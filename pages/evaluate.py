@@ -15,9 +15,9 @@ from dashboard.evaluation import (
     settings_differences,
 )
 from dashboard.images import for_display
-from dashboard.navigation import ensure_app_navigation
+from dashboard.navigation import start_page
 
-ensure_app_navigation()
+start_page()
 
 CELL_IMAGES_SHOWN = 48
 MISTAKE_WIDTH = 140  # pixels: room for the caption under each mistake

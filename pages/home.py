@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from dashboard.navigation import PAGES, ensure_app_navigation
+from dashboard.navigation import PAGES, start_page
 
-ensure_app_navigation()
+start_page()
 
 st.title("CNN Lab")
 st.markdown(
@@ -20,7 +20,7 @@ st.caption(
     "Every page that changes a shape shows this formula with your numbers."
 )
 
-ensure_app_navigation()
+start_page()
 st.subheader("Where to go")
 for page in PAGES[1:]:
     st.page_link(page.path, label=f"**{page.title}**: {page.blurb}", icon=page.icon)

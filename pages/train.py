@@ -10,11 +10,11 @@ from dashboard.datasets import (
     load_builtin,
     needs_download,
 )
-from dashboard.navigation import ensure_app_navigation
+from dashboard.navigation import start_page
 from dashboard.spec import SpecError
 from dashboard.training import LR_SCHEDULES, OPTIMIZERS, QUEUE
 
-ensure_app_navigation()
+start_page()
 streamlit_cleanup.install()
 st.title("Train")
 spec = state.get_spec()

@@ -168,7 +168,13 @@ def record_browser_errors(pg) -> list[str]:
     pg.on("console", on_console)
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
     pg.on("response", on_response)
-    pg.on("requestfailed", lambda req: errors.append(f"{req.failure} {req.url}"))
+
+    def on_failed(req) -> None:
+        # ERR_ABORTED is a request the page itself cancelled, e.g. by reloading.
+        if req.failure != "net::ERR_ABORTED":
+            errors.append(f"{req.failure} {req.url}")
+
+    pg.on("requestfailed", on_failed)
     return errors
 
 

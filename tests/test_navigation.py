@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_streamlit_still_has_the_legacy_pages_flag():
-    # ensure_app_navigation() flips this private flag; if Streamlit renames it,
+    # start_page() flips this private flag; if Streamlit renames it,
     # deep links silently fall back to the legacy menu. Fail loudly instead.
     assert hasattr(PagesManager, "uses_pages_directory")
 
@@ -23,7 +23,7 @@ def test_every_page_file_is_listed_and_guards_navigation():
     files = {f"pages/{path.name}" for path in (ROOT / "pages").glob("*.py")}
     assert listed == files
     for path in files:
-        assert "ensure_app_navigation()" in (ROOT / path).read_text(), path
+        assert "start_page()" in (ROOT / path).read_text(), path
 
 
 def test_home_links_every_other_page():
