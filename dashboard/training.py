@@ -74,7 +74,7 @@ class TrainSettings:
     """
 
     optimizer: str = "adam"
-    learning_rate: float = 0.005
+    learning_rate: float = 0.01
     lr_schedule: str = "cosine"
     batch_size: int = 128
     epochs: int = 4
@@ -115,7 +115,7 @@ class TrainSettings:
         return bool(self.flip or self.rotation_degrees or self.zoom or self.translation)
 
     def summary(self) -> str:
-        """One line, e.g. 'Adam lr 0.005 (cosine), batch 128, 4 epochs, val 10%, seed 0'."""
+        """One line, e.g. 'Adam lr 0.01 (cosine), batch 128, 4 epochs, val 10%, seed 0'."""
         lr = f"lr {self.learning_rate:g}" + (" (cosine)" if self.lr_schedule == "cosine" else "")
         parts = [
             f"{OPTIMIZERS.get(self.optimizer, self.optimizer)} {lr}",

@@ -63,7 +63,7 @@ def test_train_the_default_preset_for_one_epoch_on_digits():
     table = at.dataframe[0].value
     assert table.loc[0, "run"] == run.id and "done" in table.loc[0, "status"]
     assert table.loc[0, "dataset"] == "digits"
-    assert "Adam lr 0.005" in table.loc[0, "settings"]
+    assert "Adam lr 0.01" in table.loc[0, "settings"]
 
 
 def test_stop_from_the_page_keeps_a_model_that_predicts():
