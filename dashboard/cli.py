@@ -89,13 +89,17 @@ def train(args: argparse.Namespace) -> int:
     print(f"Training {spec.name} on {dataset.name} ({len(dataset.x_train):,} images): "
           f"{settings.summary()}", file=sys.stderr)  # fmt: skip
     run = training.start_run(spec, dataset, settings)
-    for note in run.notes:
-        print(f"note: {note}", file=sys.stderr)
+    notes_shown = 0
     printed = 0
     tty = sys.stderr.isatty()
     last_line = 0.0
+    devices_shown = False
     while not run.wait(0.25):
         view = run.view()
+        notes_shown = _print_notes(view.notes, notes_shown)
+        if view.devices_text and not devices_shown:
+            devices_shown = True
+            print(f"\rdevices: {view.devices_text}" + " " * 20, file=sys.stderr)
         for row in view.history[printed:]:
             print("\r" + _epoch_line(row, view.epochs) + " " * 20, file=sys.stderr)
         printed = len(view.history)
@@ -108,8 +112,12 @@ def train(args: argparse.Namespace) -> int:
             print(
                 ("\r" if tty else "") + line, end="" if tty else "\n", file=sys.stderr, flush=True
             )
-    for row in run.view().history[printed:]:
-        print("\r" + _epoch_line(row, run.view().epochs) + " " * 20, file=sys.stderr)
+    final = run.view()
+    for row in final.history[printed:]:
+        print("\r" + _epoch_line(row, final.epochs) + " " * 20, file=sys.stderr)
+    _print_notes(final.notes, notes_shown)
+    if final.devices_text and not devices_shown:
+        print(f"devices: {final.devices_text}", file=sys.stderr)
     if run.status == "failed":
         print(f"error: {run.error}", file=sys.stderr)
         if run.history:
@@ -121,6 +129,13 @@ def train(args: argparse.Namespace) -> int:
     print(f"Saved {out / 'model.keras'}, spec.json and history.csv in {format_seconds(run.seconds)}.",
           file=sys.stderr)  # fmt: skip
     return 0
+
+
+def _print_notes(notes: list[str], shown: int) -> int:
+    """Print the notes after the first `shown` (the Trainer adds some as it goes)."""
+    for note in notes[shown:]:
+        print(f"\rnote: {note}", file=sys.stderr)
+    return max(shown, len(notes))
 
 
 def _epoch_line(row: dict[str, float], epochs: int) -> str:
@@ -181,6 +196,11 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=float, default=defaults.learning_rate, help="learning rate")
     t.add_argument("--schedule", choices=list(LR_SCHEDULES), default=defaults.lr_schedule)
     t.add_argument("--validation-split", type=float, default=defaults.validation_split)
+    t.add_argument(
+        "--devices",
+        help="auto (several GPUs: MirroredStrategy), single, or cpu:N (N logical CPUs, "
+        "mirrored); default: $CNNLAB_DEVICES or auto",
+    )
     t.add_argument("--out", required=True, help="directory for the three files")
     e = sub.add_parser("evaluate", help="test accuracy of a saved model on an .npz's x_test/y_test")
     e.add_argument("--model", required=True, help="a .keras file")
@@ -188,10 +208,26 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def _set_devices(value: str) -> None:
+    """Pass --devices on to the Trainer through CNNLAB_DEVICES (read once, before
+    TensorFlow sets up its devices)."""
+    from dashboard.devices import ENV_VAR, parse_request
+
+    try:
+        parse_request(value)
+    except ValueError:
+        raise CliError(
+            f"--devices {value!r} is not understood; use auto, single or cpu:N (e.g. cpu:2)."
+        ) from None
+    os.environ[ENV_VAR] = value
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
+        if getattr(args, "devices", None):
+            _set_devices(args.devices)
         return train(args) if args.command == "train" else evaluate(args)
     except (CliError, SpecError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -72,6 +72,7 @@ def run_table(runs: list[Run]) -> pd.DataFrame:
                 "model": spec_summary(run.spec),
                 "dataset": run.dataset_name,
                 "settings": run.train_settings.summary(),
+                "devices": view.devices_text or "—",
                 "epochs": len(view.history),
                 "accuracy": last.get("accuracy"),
                 "val accuracy": last.get("val_accuracy"),
@@ -80,7 +81,7 @@ def run_table(runs: list[Run]) -> pd.DataFrame:
                 "time": format_seconds(view.elapsed if run.started_at else None),
             }
         )
-    columns = ["run", "status", "model", "dataset", "settings", "epochs", "accuracy",
+    columns = ["run", "status", "model", "dataset", "settings", "devices", "epochs", "accuracy",
                "val accuracy", "loss", "val loss", "time"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
 

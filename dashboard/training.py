@@ -175,6 +175,13 @@ class RunView:
     elapsed: float
     error: str | None
     notes: list[str]
+    strategy: str | None = None
+    device_count: int = 0
+
+    @property
+    def devices_text(self) -> str:
+        """E.g. '2 devices (MirroredStrategy)', '1 device', or '' before training starts."""
+        return devices_text(self.strategy, self.device_count)
 
     @property
     def fraction(self) -> float:
@@ -183,6 +190,14 @@ class RunView:
             return 1.0
         total = self.epochs * max(self.steps_per_epoch, 1)
         return min(1.0, (self.epoch * max(self.steps_per_epoch, 1) + self.step) / total)
+
+
+def devices_text(strategy: str | None, device_count: int) -> str:
+    """How many devices trained a run and under which strategy ('' if not known yet)."""
+    if not device_count:
+        return ""
+    text = f"{device_count} device{'s' if device_count != 1 else ''}"
+    return f"{text} ({strategy})" if strategy and strategy != "default" else text
 
 
 def new_run_id() -> str:
@@ -220,6 +235,9 @@ class Run:
     finished_at: float | None = None
     fingerprint: str | None = None
     cached: bool = False  # the result came from an identical earlier run
+    # How it trains: "MirroredStrategy" or "default", and on how many devices (0: not yet).
+    strategy: str | None = None
+    device_count: int = 0
     dataset: Dataset | None = field(default=None, repr=False)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -280,6 +298,8 @@ class Run:
                 elapsed=self.seconds,
                 error=self.error,
                 notes=list(self.notes),
+                strategy=self.strategy,
+                device_count=self.device_count,
             )
 
     def _set(self, **changes: Any) -> None:
@@ -421,6 +441,7 @@ class _Trainer:
     def run(self) -> None:
         run = self.run_
         try:
+            self._plan_devices()
             while not self._reuse_or_follow():
                 if self._lead_or_follow():
                     continue  # an identical run started first: follow it instead
@@ -453,6 +474,22 @@ class _Trainer:
             with _LIVE_LOCK:
                 _LIVE.discard(run)
             run._finished.set()
+
+    def _plan_devices(self) -> None:
+        """Learn this process's devices (importing TensorFlow here, off the page's
+        thread) and key a multi-device run's fingerprint by them."""
+        from dashboard.devices import device_plan
+
+        self.plan = device_plan()
+        run = self.run_
+        key = self.plan.cache_key()
+        with run.lock:
+            if self.plan.note and self.plan.note not in run.notes:
+                run.notes = [*run.notes, self.plan.note]
+            if run.fingerprint is not None and key is not None:
+                run.fingerprint = run_fingerprint(
+                    run.spec.to_dict(), self.dataset.fingerprint(), self.settings.to_dict(), key
+                )
 
     # --- sharing between identical runs ---
     def _reuse_or_follow(self) -> bool:
@@ -498,6 +535,7 @@ class _Trainer:
             run.epoch = len(hit.history)
             run.step = 0
             run.cached = True
+            run.strategy, run.device_count = hit.strategy, hit.device_count
             run.notes = [
                 *run.notes,
                 *hit.notes,
@@ -521,6 +559,7 @@ class _Trainer:
                 run.steps_per_epoch = view.steps_per_epoch
                 run.images_per_s, run.eta_seconds = view.images_per_s, view.eta_seconds
                 run.queue_position = view.queue_position
+                run.strategy, run.device_count = view.strategy, view.device_count
                 run.started_at = leader.started_at
             if run.stop_requested:
                 self._stop_follower(leader)
@@ -560,13 +599,26 @@ class _Trainer:
     def _train(self) -> None:
         import keras
 
+        from dashboard.devices import choose_strategy
+
         run, settings, dataset = self.run_, self.settings, self.dataset
-        run._set(status="training", started_at=time.time(), queue_position=None)
+        run._set(
+            status="training",
+            started_at=time.time(),
+            queue_position=None,
+            strategy=self.plan.strategy,
+            device_count=self.plan.count,
+        )
         binary = run.spec.num_classes == 2
+        # The pipeline yields global batches; a MirroredStrategy splits each across replicas.
         data = _prepare_data(dataset, settings, binary)
-        model = _build(run.spec, settings)
-        run._set(_training_model=model)
-        train_model = _compile(model, run.spec, settings, data.steps_per_epoch, binary)
+        strategy = choose_strategy(self.plan)
+        # Keras ties a model to the strategy whose scope it was built in, and the
+        # optimizer to the one it was created in: both must happen inside the scope.
+        with strategy.scope():
+            model = _build(run.spec, settings)
+            run._set(_training_model=model)
+            train_model = _compile(model, run.spec, settings, data.steps_per_epoch, binary)
         live = _live_metrics_class()(run, data.n_train, settings.batch_size, data.steps_per_epoch)
         callbacks: list[keras.callbacks.Callback] = [live]
         stopper = None
@@ -613,7 +665,15 @@ class _Trainer:
         if status == "done" and run.fingerprint is not None:
             self.cache.put(
                 run.fingerprint,
-                CachedResult(model, list(run.history), list(run.batches), notes, run.seconds),
+                CachedResult(
+                    model,
+                    list(run.history),
+                    list(run.batches),
+                    notes,
+                    run.seconds,
+                    run.strategy,
+                    run.device_count,
+                ),
             )
 
 

@@ -99,6 +99,8 @@ class CachedResult:
     batches: list[dict[str, float]]
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    strategy: str | None = None  # how it was trained, for the reusing run's info
+    device_count: int = 0
 
 
 class ResultCache:
@@ -136,13 +138,22 @@ class ResultCache:
             return key in self._items
 
 
-def run_fingerprint(spec_dict: dict[str, Any], dataset_fingerprint: str, settings: dict) -> str:
+def run_fingerprint(
+    spec_dict: dict[str, Any],
+    dataset_fingerprint: str,
+    settings: dict,
+    devices: str | None = None,
+) -> str:
     """Digest of what determines a run's result: architecture, data, settings and seed.
 
     The spec's name and description do not change the result, so they are left out.
+    `devices` names a multi-device setup (several replicas give slightly different
+    weights: per-replica batch-norm statistics, another summation order); None for one
+    device keeps the digest exactly what it was before multi-device training existed.
     """
     arch = {k: v for k, v in spec_dict.items() if k not in ("name", "description")}
-    payload = json.dumps(
-        {"spec": arch, "data": dataset_fingerprint, "settings": settings}, sort_keys=True
-    )
+    content: dict[str, Any] = {"spec": arch, "data": dataset_fingerprint, "settings": settings}
+    if devices is not None:
+        content["devices"] = devices
+    payload = json.dumps(content, sort_keys=True)
     return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()

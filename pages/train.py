@@ -125,9 +125,10 @@ def live_run() -> None:
     view = run.view()
     icon = run_compare.STATUS_ICONS.get(view.status, "")
     st.subheader(f"{icon} Run {run.id}: {view.status}")
+    where = f" · trains on {view.devices_text}" if view.devices_text else ""
     st.caption(
         f"{run_compare.spec_summary(run.spec)} on {run.dataset_name} · "
-        f"{run.train_settings.summary()}"
+        f"{run.train_settings.summary()}{where}"
     )
     if view.status == "queued" and view.queue_position:
         st.info(

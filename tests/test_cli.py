@@ -62,3 +62,15 @@ def test_cli_errors_are_one_clear_line(tmp_path):
     unknown = cli("train", "--preset", "nope", "--dataset", "digits", "--out", str(tmp_path))
     assert unknown.returncode == 2
     assert "No preset 'nope'" in unknown.stderr
+    bad_devices = cli("train", "--devices", "gpu", "--dataset", "digits", "--out", str(tmp_path))
+    assert bad_devices.returncode == 2
+    assert "--devices 'gpu' is not understood; use auto, single or cpu:N" in bad_devices.stderr
+
+
+def test_cli_trains_on_two_logical_cpus_and_says_so(small_npz, tmp_path):
+    out = tmp_path / "mirrored"
+    done = cli("train", "--npz", str(small_npz), "--epochs", "1", "--devices", "cpu:2",
+               "--out", str(out))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "devices: 2 devices (MirroredStrategy)" in done.stderr
+    assert "epoch 1/1 " in done.stderr and (out / "model.keras").is_file()

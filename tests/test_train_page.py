@@ -64,6 +64,11 @@ def test_train_the_default_preset_for_one_epoch_on_digits():
     assert table.loc[0, "run"] == run.id and "done" in table.loc[0, "status"]
     assert table.loc[0, "dataset"] == "digits"
     assert "Adam lr 0.01" in table.loc[0, "settings"]
+    # How many devices trained it (1 here; 2 under CNNLAB_DEVICES=cpu:2, see test_devices).
+    devices = run.view().devices_text
+    assert devices.startswith(f"{run.device_count} device") and run.device_count >= 1
+    assert table.loc[0, "devices"] == devices
+    assert any(f"trains on {devices}" in caption.value for caption in at.caption)
 
 
 def test_stop_from_the_page_keeps_a_model_that_predicts():

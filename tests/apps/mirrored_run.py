@@ -1,0 +1,71 @@
+"""Trains under MirroredStrategy on 2 logical CPUs; run in a fresh interpreter.
+
+CNNLAB_DEVICES=cpu:2 must be set before TensorFlow starts, so tests/test_devices.py
+runs this file as a subprocess and reads the JSON on its last line of stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+from dashboard.datasets import load_builtin
+from dashboard.presets import load_preset
+from dashboard.training import ResultCache, TrainSettings, start_run
+
+
+def main() -> None:
+    assert os.environ.get("CNNLAB_DEVICES") == "cpu:2", "run me with CNNLAB_DEVICES=cpu:2"
+    settings = TrainSettings.from_dict(json.loads(sys.argv[1]))
+    digits = load_builtin("digits")
+    run = start_run(load_preset("default"), digits, settings, cache=ResultCache())
+    assert run.wait(600)
+    model = run.model
+    out = {
+        "status": run.status,
+        "error": run.error,
+        "strategy": run.strategy,
+        "device_count": run.device_count,
+        "devices_text": run.view().devices_text,
+        "spec": run.spec.to_dict(),
+        "history": run.history,
+        "batches": len(run.batches),
+        "steps_per_epoch": run.steps_per_epoch,
+        "model_strategy": type(model.distribute_strategy).__name__ if model else None,
+        "replicas": model.distribute_strategy.num_replicas_in_sync if model else None,
+        "variable_type": type(model.weights[0].value).__name__ if model else None,
+    }
+    # Stop mid-training (with augmentation: the wrapper model is built in the scope too).
+    stopping = start_run(
+        load_preset("default"),
+        digits,
+        TrainSettings(epochs=20, batch_size=32, translation=0.1),
+        cache=ResultCache(),
+    )
+    while len(stopping.view().batches) < 3 and not stopping.wait(0.02):
+        time.sleep(0.02)
+    stopping.stop()
+    assert stopping.wait(600)
+    predictions = stopping.model.predict(digits.x_test[:4] / 255.0, verbose=0)
+    out["stop"] = {
+        "status": stopping.status,
+        "epochs": len(stopping.history),
+        "prediction_shape": list(predictions.shape),
+        "device_count": stopping.device_count,
+    }
+    # A loss that becomes NaN fails the run with the usual sentence.
+    nan = start_run(
+        load_preset("default"),
+        digits,
+        TrainSettings(optimizer="sgd", learning_rate=1e30, lr_schedule="constant", epochs=2),
+        cache=ResultCache(),
+    )
+    assert nan.wait(600)
+    out["nan"] = {"status": nan.status, "error": nan.error, "batches": len(nan.batches)}
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
