@@ -277,6 +277,23 @@ def baseline_spec(spec: ModelSpec) -> ModelSpec:
     return replace(base, input_shape=tuple(spec.input_shape), num_classes=spec.num_classes)
 
 
+def pending_partner(run: Run, runs: list[Run]) -> Run | None:
+    """A run of the other kind on the same data that is still queued or training."""
+    kind = is_convolutional(run.spec)
+    for other in runs:
+        if other.is_active and is_convolutional(other.spec) != kind and _same_data(run, other):
+            return other
+    return None
+
+
+def start_baseline_run(cnn_run: Run) -> Run:
+    """Start training the dense-only baseline on a CNN run's data with the same settings."""
+    from dashboard import training
+
+    spec = baseline_spec(cnn_run.spec)
+    return training.start_run(spec, dataset_for_run(cnn_run), cnn_run.train_settings)
+
+
 def _same_data(a: Run, b: Run) -> bool:
     data_a, data_b = getattr(a, "dataset", None), getattr(b, "dataset", None)
     if data_a is not None and data_b is not None:

@@ -148,21 +148,22 @@ def add_upload(dataset: Dataset) -> None:
         uploads.pop(next(iter(uploads)))
 
 
-DATA_NOTICE_KEY = "data_notice"
+NOTICE_KEY = "page_notice"
 
 
-def set_data_notice(where: str, kind: str, text: str) -> None:
-    """A message for the Data page's next run, shown under the button `where` ('pick' or
-    'upload'); kind is 'error', 'warning' or 'success'. Button callbacks set it."""
-    st.session_state[DATA_NOTICE_KEY] = (where, kind, text)
+def set_notice(where: str, kind: str, text: str) -> None:
+    """A message for a page's next run, shown at the place `where` (e.g. the Data page's
+    'pick' or 'upload' button); kind is 'error', 'warning' or 'success'. Button
+    callbacks set it, since they cannot draw on the page themselves."""
+    st.session_state[NOTICE_KEY] = (where, kind, text)
 
 
-def pop_data_notice(where: str) -> tuple[str, str] | None:
+def pop_notice(where: str) -> tuple[str, str] | None:
     """(kind, text) of the notice for `where`, shown once."""
-    notice = st.session_state.get(DATA_NOTICE_KEY)
+    notice = st.session_state.get(NOTICE_KEY)
     if notice is None or notice[0] != where:
         return None
-    del st.session_state[DATA_NOTICE_KEY]
+    del st.session_state[NOTICE_KEY]
     return notice[1], notice[2]
 
 

@@ -54,7 +54,7 @@ def use_dataset(key: str, options: dict, busy: str) -> None:
             else:
                 dataset = load_builtin(key, **options)
     except DataError as exc:
-        state.set_data_notice("pick", "error", str(exc))
+        state.set_notice("pick", "error", str(exc))
     else:
         state.set_dataset(dataset)
 
@@ -67,11 +67,11 @@ def use_upload(upload, options: UploadOptions) -> None:
         with st.spinner(f"Reading {upload.name}…"):
             dataset = load_upload(upload.getvalue(), upload.name, options)
     except DataError as exc:
-        state.set_data_notice("upload", "error", str(exc))
+        state.set_notice("upload", "error", str(exc))
     else:
         state.add_upload(dataset)
         state.set_dataset(dataset)
-        state.set_data_notice(
+        state.set_notice(
             "upload",
             "success",
             f"Loaded '{upload.name}': {dataset.num_classes} classes, "
@@ -80,7 +80,7 @@ def use_upload(upload, options: UploadOptions) -> None:
 
 
 def show_notice(where: str) -> None:
-    notice = state.pop_data_notice(where)
+    notice = state.pop_notice(where)
     if notice is not None:
         kind, text = notice
         {"error": st.error, "warning": st.warning, "success": st.success}[kind](text)

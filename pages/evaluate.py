@@ -12,10 +12,13 @@ from dashboard.evaluation import (
     comparison_table,
     comparison_verdict,
     is_convolutional,
+    pending_partner,
     settings_differences,
+    start_baseline_run,
 )
 from dashboard.images import for_display
 from dashboard.navigation import start_page
+from dashboard.spec import SpecError
 
 start_page()
 
@@ -149,6 +152,24 @@ else:
     )
 
 # --- CNN against dense-only ----------------------------------------------------------------
+
+
+def start_baseline(cnn_run) -> None:
+    """Train the dense-only preset on the CNN run's data with its settings."""
+    try:
+        state.add_run(start_baseline_run(cnn_run))
+    except (EvaluationError, SpecError) as exc:
+        state.set_notice("evaluate", "error", f"The baseline could not start: {exc}")
+
+
+@st.fragment(run_every="2s")
+def wait_for_run(run_id: str) -> None:
+    """Poll until the run is no longer training, then redraw the whole page once."""
+    waiting = state.get_run(run_id)
+    if waiting is None or not waiting.is_active:
+        st.rerun()
+
+
 st.subheader("CNN against a dense-only network")
 st.caption(
     "Article 000's story: a dense network sees an image as a flat list of pixels and must learn "
@@ -175,7 +196,23 @@ if not partners:
         f"compare with yet. To make one, {how} with the same settings as this run ({settings}), "
         "then come back here."
     )
-    # After merge: a "Train the baseline now" button goes here (evaluation.baseline_spec).
+    notice = state.pop_notice("evaluate")
+    if notice:
+        getattr(st, notice[0])(notice[1])
+    pending = pending_partner(run, all_runs)
+    if pending is not None:
+        st.info(
+            f"Run {pending.id} ({pending.spec.name}) is {pending.status} on the same data; the "
+            "comparison appears here when it finishes."
+        )
+        wait_for_run(pending.id)
+    elif run_is_cnn:
+        st.button(
+            f"Train the {BASELINE_PRESET} baseline now (same data and settings)",
+            on_click=start_baseline,
+            args=(run,),
+            type="primary",
+        )
     st.stop()
 
 partner_id = st.selectbox(

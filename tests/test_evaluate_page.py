@@ -171,6 +171,26 @@ def test_without_a_baseline_explains_how_to_make_one(cnn_run):
     assert "dense_only" in info and "epochs 10" in info
 
 
+def test_train_the_baseline_now_then_compare(cnn_run):
+    at = page_with(cnn_run)
+    button = next(b for b in at.button if b.label.startswith("Train the dense_only baseline"))
+    button.click().run()
+    assert not at.exception and not at.error
+    runs = at.session_state["runs"]
+    baseline = next(run for run in runs.values() if run.id != cnn_run.id)
+    assert baseline.spec.name == "dense_only" and baseline.dataset_name == "digits"
+    assert baseline.train_settings == cnn_run.train_settings  # the same settings: a fair test
+    assert any(f"Run {baseline.id}" in info.value for info in at.info)
+    baseline.wait(timeout=300)  # AppTest never fires run_every: wait, then redraw
+    at.run()
+    assert baseline.status == "done"
+    comparison = at.dataframe[1].value
+    assert comparison["model"].tolist() == [
+        "CNN: default (cnn1)",
+        f"Dense only: dense_only ({baseline.id})",
+    ]
+
+
 def test_cnn_against_dense_only(cnn_run, dense_run):
     at = page_with(cnn_run, dense_run)  # dense is newest, so it is the page's first choice
     assert at.selectbox[0].value == dense_run.id
