@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,6 +28,9 @@ from dashboard.training import TrainSettings  # noqa: E402
 def main() -> None:
     dataset = load_builtin("mnist")
     settings = TrainSettings()
+    # Other processes share the 2 cores; the load average says how much of them we had.
+    load_before = os.getloadavg()[0]
+    cpu_before = time.process_time()
     print(f"default preset on mnist ({len(dataset.x_train):,} images): {settings.summary()}")
     run = training.start_run(load_preset("default"), dataset, settings)
     run.wait()
@@ -37,6 +41,14 @@ def main() -> None:
             f"epoch {row['epoch']}: {row['seconds']:.1f} s, {row['images_per_s']:,.0f} img/s, "
             f"loss {row['loss']:.4f}, val accuracy {row['val_accuracy']:.4f}"
         )
+    cpu = time.process_time() - cpu_before
+    in_epochs = sum(row["seconds"] for row in run.history)
+    # Setup (split, build, compile) plus anything after the last epoch (fit returning):
+    # if fit were slow to return, this is where it would show.
+    print(
+        f"{in_epochs:.1f} s in epochs, {run.seconds - in_epochs:.1f} s outside them; "
+        f"{cpu:.0f} CPU s; load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
+    )
     x = dataset.x_test.astype(np.float32) / 255.0
     predicted = run.model.predict(x, batch_size=512, verbose=0).argmax(axis=-1)
     accuracy = float(np.mean(predicted == dataset.y_test))

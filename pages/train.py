@@ -16,6 +16,7 @@ from dashboard.training import LR_SCHEDULES, OPTIMIZERS, QUEUE
 
 start_page()
 streamlit_cleanup.install()
+training.warm_up()  # the import runs while the user picks settings, not after Start
 st.title("Train")
 spec = state.get_spec()
 state.restore_train_widgets()
