@@ -635,6 +635,7 @@ class _Trainer:
                 f"{settings.patience} epochs, so the best epoch's weights were kept."
             )
         status = "stopped" if run.stop_requested else "done"
+        _drop_step_functions(model, train_model)
         with run.lock:
             run.model = model
             run.notes = [*run.notes, *notes]
@@ -723,6 +724,19 @@ def _build(spec: ModelSpec, settings: TrainSettings) -> keras.Model:
 
     with _BUILD_LOCK:
         return build_model(spec, settings.seed)
+
+
+def _drop_step_functions(*models: keras.Model) -> None:
+    """Forget the traced train and validation steps of a finished model.
+
+    They hold the step's whole graph (about 9 MB for a small CNN), and a finished
+    model, kept by its session and by the cache, only predicts. Keras traces them
+    again if the model is ever fitted or evaluated.
+    """
+    for model in models:
+        for name in ("train_function", "test_function"):
+            if getattr(model, name, None) is not None:
+                setattr(model, name, None)
 
 
 def _copy_model(model: keras.Model) -> keras.Model:
