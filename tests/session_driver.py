@@ -56,10 +56,11 @@ class PeakRss:
         self._thread.join()
 
 
-def start_training(page, url: str, seed: int, epochs: int = 1) -> str:
+def start_training(page, url: str, seed: int, epochs: int = 1, query: str = "") -> str:
     """On the Train page of `page`'s session: digits 8×8, `epochs`, `seed`; press Start.
+    `query` (e.g. "session=<token>") keeps a session's runs across the navigation.
     Returns the new run's id once the page shows its heading."""
-    page.goto(f"{url}/train")
+    page.goto(f"{url}/train" + (f"?{query}" if query else ""))
     start = page.get_by_role("button", name="Start training")
     start.wait_for(timeout=180_000)
     for label, value in (("Epochs", epochs), ("Seed", seed)):
