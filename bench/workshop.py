@@ -91,8 +91,13 @@ def drive(browser, url: str, s: Session) -> None:
             open_page(page, url, path, title, token, s)
         if s.role == "different":
             page.goto(f"{url}/build?spec={different_spec_link(s.index)}&session={token}")
-            page.locator("[data-testid=stMain] h1").first.wait_for(timeout=180_000)
-            run_id = start_training(page, url, seed=0, epochs=3, query=f"session={token}")
+            page.get_by_text("Opened the model from the shared link").first.wait_for(
+                timeout=180_000
+            )
+            # In-app navigation keeps this Streamlit session, and so the linked model.
+            page.locator("[data-testid=stSidebarNav] a", has_text="Train").first.click()
+            page.locator("[data-testid=stMain] h1", has_text="Train").wait_for(timeout=180_000)
+            run_id = start_training(page, url, seed=0, epochs=3, navigate=False)
             while True:  # watch the queue until the run trains
                 text = page.locator("[data-testid=stMain]").inner_text()
                 places = [int(n) for n in QUEUE_TEXT.findall(text)]

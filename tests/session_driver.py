@@ -56,11 +56,15 @@ class PeakRss:
         self._thread.join()
 
 
-def start_training(page, url: str, seed: int, epochs: int = 1, query: str = "") -> str:
+def start_training(
+    page, url: str, seed: int, epochs: int = 1, query: str = "", navigate: bool = True
+) -> str:
     """On the Train page of `page`'s session: digits 8×8, `epochs`, `seed`; press Start.
     `query` (e.g. "session=<token>") keeps a session's runs across the navigation.
-    Returns the new run's id once the page shows its heading."""
-    page.goto(f"{url}/train" + (f"?{query}" if query else ""))
+    navigate=False: the page is on Train already (opened in-app, which keeps the
+    session's model). Returns the new run's id once the page shows its heading."""
+    if navigate:
+        page.goto(f"{url}/train" + (f"?{query}" if query else ""))
     start = page.get_by_role("button", name="Start training")
     start.wait_for(timeout=180_000)
     for label, value in (("Epochs", epochs), ("Seed", seed)):
