@@ -13,6 +13,7 @@ import gc
 import logging
 import math
 import secrets
+import sys
 import threading
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -436,8 +437,34 @@ def collect_garbage_if_idle() -> bool:
     TensorFlow loaded; only do it while nothing trains. True if it ran."""
     if active_run_count():
         return False
+    release_traced_gradients()
     gc.collect()
     return True
+
+
+def release_traced_gradients() -> int:
+    """Drop the gradient functions TensorFlow registered while tracing train steps.
+
+    Every traced Keras train step calls the replica context's all_reduce, a
+    `tf.custom_gradient`, which in graph mode adds an entry to TensorFlow's global
+    gradient registry that is never removed and holds the whole step graph (about
+    6 MB for a small CNN). A workshop server would grow by that with every run, even
+    after the run's model is gone. The entries are only read while a graph is being
+    traced, and the all_reduce entry only by a second derivative through the optimizer
+    (never), so dropping them after runs is safe; we still do it only when no run
+    trains, in case a custom layer's gradient is being traced. Returns how many went.
+    """
+    if "tensorflow" not in sys.modules:
+        return 0  # nothing was ever traced
+    from tensorflow.python.framework import ops
+
+    registry = getattr(getattr(ops, "_gradient_registry", None), "_registry", None)
+    if not isinstance(registry, dict):
+        return 0  # another TensorFlow version: nothing we know how to release
+    stale = [name for name in list(registry) if name.startswith("CustomGradient-")]
+    for name in stale:
+        registry.pop(name, None)
+    return len(stale)
 
 
 # --- the Trainer thread -------------------------------------------------------------
@@ -495,7 +522,10 @@ class _Trainer:
                 run.eta_seconds = None
             with _LIVE_LOCK:
                 _LIVE.discard(run)
+                idle = not _LIVE
             run._finished.set()
+            if idle:  # the last run ended: its traced step graphs can go
+                release_traced_gradients()
 
     def _plan_devices(self) -> None:
         """Learn this process's devices (importing TensorFlow here, off the page's
@@ -681,6 +711,7 @@ class _Trainer:
                 f"{settings.patience} epochs, so the best epoch's weights were kept."
             )
         status = "stopped" if run.stop_requested else "done"
+        _drop_step_functions(model, train_model)
         with run.lock:
             run.model = model
             run.notes = [*run.notes, *notes]
@@ -777,6 +808,19 @@ def _build(spec: ModelSpec, settings: TrainSettings) -> keras.Model:
 
     with _BUILD_LOCK:
         return build_model(spec, settings.seed)
+
+
+def _drop_step_functions(*models: keras.Model) -> None:
+    """Forget the traced train and validation steps of a finished model.
+
+    They hold the step's whole graph (about 9 MB for a small CNN), and a finished
+    model, kept by its session and by the cache, only predicts. Keras traces them
+    again if the model is ever fitted or evaluated.
+    """
+    for model in models:
+        for name in ("train_function", "test_function"):
+            if getattr(model, name, None) is not None:
+                setattr(model, name, None)
 
 
 def _copy_model(model: keras.Model) -> keras.Model:
