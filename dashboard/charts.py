@@ -545,6 +545,15 @@ def gradcam_overlay(image: np.ndarray, cam: np.ndarray, opacity: float = 0.5) ->
     return fig
 
 
+def _finish_grid(fig: go.Figure, n: int, rows: int) -> go.Figure:
+    """The common look of a grid of n small maps in `rows` rows: square pixels, small
+    titles, a height that grows with the rows."""
+    _square_pixels(fig, n)
+    fig.update_annotations(font_size=10)
+    fig.update_layout(height=40 + rows * 110, margin={"l": 0, "r": 0, "t": 30, "b": 0})
+    return fig
+
+
 def _square_pixels(fig: go.Figure, n: int) -> None:
     """Square pixels, row 0 on top and no ticks in each of n subplots."""
     fig.update_yaxes(autorange="reversed", showticklabels=False, ticks="")
@@ -590,10 +599,7 @@ def image_grid(
             row=i // cols + 1,
             col=i % cols + 1,
         )
-    _square_pixels(fig, n)
-    fig.update_annotations(font_size=10)
-    fig.update_layout(height=40 + rows * 110, margin={"l": 0, "r": 0, "t": 30, "b": 0})
-    return fig
+    return _finish_grid(fig, n, rows)
 
 
 def feature_map_grid(maps: np.ndarray, max_maps: int = 64, columns: int = 8) -> go.Figure:
@@ -640,7 +646,4 @@ def filter_grid(kernels: np.ndarray, max_filters: int = 64, columns: int = 8) ->
             row=i // cols + 1,
             col=i % cols + 1,
         )
-    _square_pixels(fig, n)
-    fig.update_annotations(font_size=10)
-    fig.update_layout(height=40 + rows * 110, margin={"l": 0, "r": 0, "t": 30, "b": 0})
-    return fig
+    return _finish_grid(fig, n, rows)
