@@ -6,6 +6,7 @@ Sections by page; each builder returns a go.Figure and touches no session state.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -145,9 +146,17 @@ def epoch_curves_figure(history: list[dict[str, float]], uirevision: str = "") -
     """Loss and accuracy per epoch, training against validation, side by side.
 
     `uirevision` (e.g. the run id) keeps the user's zoom while the chart refreshes.
+    The Train page redraws it every second while only an epoch's end changes it, so
+    figures are memoized by their content (building one takes ~25 ms of the GIL,
+    which the training thread needs).
     """
-    from plotly.subplots import make_subplots
+    rows = tuple(tuple(sorted(row.items())) for row in history)
+    return _epoch_curves_figure(rows, uirevision)
 
+
+@lru_cache(maxsize=64)
+def _epoch_curves_figure(rows: tuple[tuple[tuple[str, float], ...], ...], uirevision: str):
+    history = [dict(row) for row in rows]
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss per epoch", "Accuracy per epoch"))
     epochs = [row["epoch"] for row in history]
     for col, metric in enumerate(("loss", "accuracy"), start=1):
@@ -179,14 +188,12 @@ def epoch_curves_figure(history: list[dict[str, float]], uirevision: str = "") -
     return fig
 
 
-def _moving_average(values: list[float], window: int) -> list[float]:
-    out, total = [], 0.0
-    for i, v in enumerate(values):
-        total += v
-        if i >= window:
-            total -= values[i - window]
-        out.append(total / min(i + 1, window))
-    return out
+def _moving_average(values: np.ndarray, window: int) -> np.ndarray:
+    """Mean of each value and up to `window - 1` before it."""
+    sums = np.cumsum(values, dtype=float)
+    out = sums.copy()
+    out[window:] = sums[window:] - sums[:-window]
+    return out / np.minimum(np.arange(1, len(values) + 1), window)
 
 
 def batch_curve_figure(
@@ -196,32 +203,38 @@ def batch_curve_figure(
     max_points: int = 3000,
 ) -> go.Figure:
     """Each training batch's own loss (or accuracy), not Keras' running mean since the
-    epoch began (which jumps at every epoch boundary), plus a moving average."""
+    epoch began (which jumps at every epoch boundary), plus a moving average.
+
+    Rebuilt every second while a run trains, so it is built in one go from NumPy
+    arrays (~2 ms, sent to the browser as binary) instead of by update calls (~16 ms).
+    """
     if len(batches) > max_points:  # keep the browser fast on long runs
         stride = -(-len(batches) // max_points)
         batches = batches[::stride]
-    steps = [b["step"] for b in batches]
-    values = [b[metric] for b in batches]
+    steps = np.fromiter((b["step"] for b in batches), dtype=float, count=len(batches))
+    values = np.fromiter((b[metric] for b in batches), dtype=float, count=len(batches))
     window = max(1, min(50, len(values) // 10 or 1))
-    fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(x=steps, y=values, name=f"each batch's {metric}", mode="lines",
-                   line={"color": TRAIN_COLOR, "width": 1}, opacity=0.35)
+    y_axis: dict[str, Any] = {"title": {"text": METRIC_TITLES.get(metric, metric)}}
+    if metric == "accuracy":
+        y_axis["tickformat"] = ".0%"
+    return go.Figure(
+        data=[
+            go.Scatter(x=steps, y=values, name=f"each batch's {metric}", mode="lines",
+                       line={"color": TRAIN_COLOR, "width": 1}, opacity=0.35),
+            go.Scatter(x=steps, y=_moving_average(values, window),
+                       name=f"average of {window} batches", mode="lines",
+                       line={"color": TRAIN_COLOR, "width": 2.5}),
+        ],
+        layout={
+            "title": {"text": f"Training {metric} per batch"},
+            "xaxis": {"title": {"text": "batch (training step)"}},
+            "yaxis": y_axis,
+            "height": 300,
+            "margin": {"t": 40, "b": 40, "l": 50, "r": 10},
+            "legend": {"orientation": "h", "y": -0.3},
+            "uirevision": uirevision,
+        },
     )  # fmt: skip
-    fig.add_trace(
-        go.Scatter(x=steps, y=_moving_average(values, window), name=f"average of {window} batches",
-                   mode="lines", line={"color": TRAIN_COLOR, "width": 2.5})
-    )  # fmt: skip
-    fig.update_xaxes(title_text="batch (training step)")
-    _metric_axes(fig, metric)
-    fig.update_layout(
-        title=f"Training {metric} per batch",
-        height=300,
-        margin={"t": 40, "b": 40, "l": 50, "r": 10},
-        legend={"orientation": "h", "y": -0.3},
-        uirevision=uirevision,
-    )
-    return fig
 
 
 def overlay_figure(series: list[tuple[str, list[dict[str, float]]]], metric: str) -> go.Figure:

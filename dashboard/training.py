@@ -789,8 +789,9 @@ def _prepare_data(dataset: Dataset, settings: TrainSettings, binary: bool) -> _D
     train = (
         tf.data.Dataset.from_tensor_slices(perms)
         .flat_map(lambda p: tf.data.Dataset.from_tensor_slices(p).batch(batch))
-        .map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        .prefetch(tf.data.AUTOTUNE)
+        .map(gather, num_parallel_calls=2, deterministic=True)
+        .prefetch(2)
+        .with_options(_no_autotune())
     )
     validation = None
     if n_val:
@@ -798,9 +799,25 @@ def _prepare_data(dataset: Dataset, settings: TrainSettings, binary: bool) -> _D
             tf.data.Dataset.from_tensor_slices((dataset.x_train[val_idx], y[val_idx]))
             .batch(max(batch, 256))
             .map(lambda x, t: (tf.cast(x, tf.float32) / 255.0, t))
-            .prefetch(tf.data.AUTOTUNE)
+            .prefetch(2)
+            .with_options(_no_autotune())
         )
     return _Data(train, validation, n_train, steps)
+
+
+def _no_autotune() -> Any:
+    """tf.data options without the autotuning thread.
+
+    That thread sleeps between tuning rounds, doubling the sleep each round, and
+    deleting an iterator waits for the sleep to end: after a 4-epoch run, fit
+    returned up to 40 s after its last batch. Gathering a batch of uint8 images
+    is cheap, so a fixed 2 batches in flight keep the model fed.
+    """
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return options
 
 
 def _build(spec: ModelSpec, settings: TrainSettings) -> keras.Model:

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import charts, run_compare, state, streamlit_cleanup, training
+from dashboard import charts, live_progress, run_compare, state, streamlit_cleanup, training
 from dashboard.datasets import (
     DataError,
     choice_label,
@@ -136,16 +136,7 @@ def live_run() -> None:
             f"Waiting for a free slot: number {view.queue_position} in the queue "
             f"({QUEUE.limit} runs train at once on this server)."
         )
-    text = f"Epoch {min(view.epoch + 1, view.epochs)} of {view.epochs}"
-    if view.steps_per_epoch and view.status == "training":
-        text += f" · batch {view.step} of {view.steps_per_epoch}"
-    if view.images_per_s and view.status == "training":
-        text += f" · {view.images_per_s:,.0f} images/s"
-    if view.eta_seconds is not None and view.status == "training":
-        text += f" · about {run_compare.format_seconds(view.eta_seconds)} left"
-    if not run.is_active:
-        text = f"{len(view.history)} epochs in {run_compare.format_seconds(view.elapsed)}"
-    st.progress(view.fraction, text=text)
+    st.html(live_progress.progress_bar_html(view.fraction, live_progress.progress_text(view)))
     if run.is_active:
         st.button("Stop", key=f"stop_{run.id}", on_click=run.stop, icon=":material/stop:")
     if view.error:

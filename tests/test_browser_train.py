@@ -12,8 +12,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 BATCH_POINTS = """() => {
     const plots = document.querySelectorAll('.js-plotly-plot');
     if (!plots.length) return -1;
-    const data = plots[plots.length - 1].data || [];
-    return data.length ? data[0].x.length : -1;
+    // _fullData: the traces as drawn (x arrives as binary and is decoded there).
+    const data = plots[plots.length - 1]._fullData || [];
+    return data.length && data[0].x ? data[0].x.length : -1;
 }"""
 
 

@@ -35,6 +35,12 @@ def runs_of(at: AppTest) -> list[Run]:
     return list(at.session_state["runs"].values()) if "runs" in at.session_state else []
 
 
+def progress_bar(at: AppTest) -> str:
+    """The live run's progress bar (an st.html element) as HTML."""
+    (bar,) = [e.proto.body for e in at.get("html") if 'role="progressbar"' in e.proto.body]
+    return bar
+
+
 def start(at: AppTest, **settings) -> Run:
     for name, value in settings.items():
         at.session_state[f"train_w_{name}"] = value
@@ -59,6 +65,7 @@ def test_train_the_default_preset_for_one_epoch_on_digits():
     assert float(metrics["Training loss"]) == pytest.approx(run.history[-1]["loss"], abs=1e-4)
     charts = at.get("plotly_chart")
     assert len(charts) >= 2  # per-epoch curves and the per-batch curve
+    assert 'aria-valuenow="100"' in progress_bar(at) and "1 epoch in" in progress_bar(at)
     assert any("8×8×1 images of digits" in info.value for info in at.info)
     table = at.dataframe[0].value
     assert table.loc[0, "run"] == run.id and "done" in table.loc[0, "status"]
@@ -73,10 +80,12 @@ def test_train_the_default_preset_for_one_epoch_on_digits():
 
 def test_stop_from_the_page_keeps_a_model_that_predicts():
     at = page()
-    run = start(at, epochs=300, batch_size=8, lr_schedule="constant")
+    run = start(at, epochs=200, batch_size=8, lr_schedule="constant")
     while len(run.batches) < 3:
         assert not run.wait(0.05), run.error
     at.run()
+    bar = progress_bar(at)
+    assert "Epoch 1 of 200 · batch " in bar and "images/s" in bar and "left" in bar
     at.button(key=f"stop_{run.id}").click().run()
     assert run.wait(120)
     at.run()
