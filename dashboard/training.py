@@ -776,15 +776,16 @@ def _prepare_data(dataset: Dataset, settings: TrainSettings, binary: bool) -> _D
     y = dataset.y_train.astype(np.float32 if binary else np.int32)
     if binary:
         y = y.reshape(-1, 1)
-    x_train = tf.constant(dataset.x_train[train_idx])
-    y_train = tf.constant(y[train_idx])
+    # Batches gather from all the images by index: no copy of the training part.
+    x_all, y_all = tf.constant(dataset.x_train), tf.constant(y)
     n_train = len(train_idx)
     batch = min(settings.batch_size, n_train)
     steps = math.ceil(n_train / batch)
-    perms = np.stack([rng.permutation(n_train) for _ in range(settings.epochs)]).astype(np.int32)
+    perms = np.stack([train_idx[rng.permutation(n_train)] for _ in range(settings.epochs)])
+    perms = perms.astype(np.int32)
 
     def gather(idx):
-        return tf.cast(tf.gather(x_train, idx), tf.float32) / 255.0, tf.gather(y_train, idx)
+        return tf.cast(tf.gather(x_all, idx), tf.float32) / 255.0, tf.gather(y_all, idx)
 
     train = (
         tf.data.Dataset.from_tensor_slices(perms)
