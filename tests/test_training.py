@@ -266,3 +266,22 @@ def test_run_view_is_consistent_while_training(digits):
     counts = [count for count, _ in seen]
     assert counts == sorted(counts)  # batches only ever grow
     assert all(0 <= fraction <= 1 for _, fraction in seen)
+
+
+def test_the_input_pipeline_yields_each_split_image_once_per_epoch_without_autotune(digits):
+    """Every training image once per epoch, none of the validation images, and no
+    tf.data autotuning: its thread made fit return up to 40 s after the last batch."""
+    settings = TrainSettings(epochs=2, batch_size=100, validation_split=0.2)
+    data = training._prepare_data(digits, settings, binary=False)
+    for pipeline in (data.train, data.validation):
+        assert pipeline.options().autotune.enabled is False
+    seen = [x.numpy() for x, _ in data.train]
+    assert len(seen) == 2 * data.steps_per_epoch
+    train_images = np.concatenate(seen[: data.steps_per_epoch])
+    val_images = np.concatenate([x.numpy() for x, _ in data.validation])
+    assert (
+        len(train_images) == data.n_train and len(val_images) == len(digits.x_train) - data.n_train
+    )
+    expected = digits.x_train.astype(np.float32) / 255.0
+    key = lambda images: sorted(image.tobytes() for image in images)  # noqa: E731
+    assert key(np.concatenate([train_images, val_images])) == key(expected)
