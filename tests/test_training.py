@@ -275,13 +275,14 @@ def test_the_input_pipeline_yields_each_split_image_once_per_epoch_without_autot
     data = training._prepare_data(digits, settings, binary=False)
     for pipeline in (data.train, data.validation):
         assert pipeline.options().autotune.enabled is False
+
+    def images(batches) -> list[bytes]:
+        return sorted(image.tobytes() for image in np.concatenate(batches))
+
     seen = [x.numpy() for x, _ in data.train]
     assert len(seen) == 2 * data.steps_per_epoch
-    train_images = np.concatenate(seen[: data.steps_per_epoch])
-    val_images = np.concatenate([x.numpy() for x, _ in data.validation])
-    assert (
-        len(train_images) == data.n_train and len(val_images) == len(digits.x_train) - data.n_train
-    )
-    expected = digits.x_train.astype(np.float32) / 255.0
-    key = lambda images: sorted(image.tobytes() for image in images)  # noqa: E731
-    assert key(np.concatenate([train_images, val_images])) == key(expected)
+    first, second = seen[: data.steps_per_epoch], seen[data.steps_per_epoch :]
+    assert images(first) == images(second) and len(images(first)) == data.n_train
+    validation = [x.numpy() for x, _ in data.validation]
+    everything = digits.x_train.astype(np.float32) / 255.0
+    assert sorted(images(first) + images(validation)) == images([everything])
