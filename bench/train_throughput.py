@@ -19,44 +19,17 @@ import csv
 import io
 import os
 import re
-import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 DATA_DIR = Path(os.environ.get("CNNLAB_DATA_DIR", ROOT.parent / "shared" / "data"))
 os.environ["CNNLAB_DATA_DIR"] = str(DATA_DIR)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 EPOCHS = 2
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server() -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
-           "--server.port", str(port), "--server.address", "127.0.0.1",
-           "--server.headless", "true", "--browser.gatherUsageStats", "false"]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                return proc, url
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    sys.exit("the app server did not start")
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -68,6 +41,7 @@ def peak_rss_mb(pid: int) -> float:
 def train_in_app() -> tuple[float, float, str]:
     """Epoch 2's images/s of a run started from the Train page, the server's peak RSS,
     and the history CSV."""
+    from conftest import chromium_launch_options, start_app_server, stop_app_server
     from playwright.sync_api import sync_playwright
 
     from dashboard.datasets import load_builtin
@@ -77,14 +51,10 @@ def train_in_app() -> tuple[float, float, str]:
     # than Keras's 10,000, so take both counts from the file itself.
     caption = f"{len(mnist.x_train):,} training and {len(mnist.x_test):,} test images"
     del mnist
-    proc, url = start_server()
+    proc, url = start_app_server()  # it inherits CNNLAB_DATA_DIR
     try:
         with sync_playwright() as pw:
-            chromium = shutil.which("chromium") or "/usr/bin/chromium"
-            options = {"headless": True, "args": ["--no-sandbox", "--disable-gpu"]}
-            if Path(chromium).exists():
-                options["executable_path"] = chromium
-            browser = pw.chromium.launch(**options)
+            browser = pw.chromium.launch(**chromium_launch_options())
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(f"{url}/train")
             start = page.get_by_role("button", name="Start training")
@@ -107,8 +77,7 @@ def train_in_app() -> tuple[float, float, str]:
             history = Path(download.value.path()).read_text()
             browser.close()
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop_app_server(proc)
     rows = list(csv.DictReader(io.StringIO(history)))
     return float(rows[EPOCHS - 1]["images_per_s"]), peak, history
 

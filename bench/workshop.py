@@ -18,7 +18,6 @@ from __future__ import annotations
 import queue
 import re
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -29,7 +28,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from conftest import ARTIFACTS, chromium_launch_options, start_app_server  # noqa: E402
+from conftest import (  # noqa: E402
+    ARTIFACTS,
+    chromium_launch_options,
+    start_app_server,
+    stop_app_server,
+)
 from playwright.sync_api import sync_playwright  # noqa: E402
 from session_driver import PeakRss, start_training, wait_for_run  # noqa: E402
 
@@ -163,11 +167,7 @@ def main() -> None:
             for t in threads:
                 t.join()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_app_server(proc)
 
     loads = sorted(t for s in done for t in s.load_times)
     p50 = statistics.median(loads) if loads else float("nan")

@@ -93,12 +93,15 @@ def wait_for_health(url: str, timeout: float = 120.0, proc: subprocess.Popen | N
     raise TimeoutError(f"{url} did not become healthy in {timeout:.0f} s")
 
 
-def start_app_server(extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
-    """Start `streamlit run streamlit_app.py` on a free loopback port; return (process, url)."""
+def start_app_server(
+    extra_env: dict[str, str] | None = None, script: str | Path = "streamlit_app.py"
+) -> tuple[subprocess.Popen, str]:
+    """Start `streamlit run <script>` (the app by default) on a free loopback port;
+    return (process, url). Its output goes to artifacts/server-<port>.log."""
     port = free_port()
     env = {**os.environ, **(extra_env or {})}
     cmd = [
-        sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
+        sys.executable, "-m", "streamlit", "run", str(script),
         "--server.port", str(port), "--server.address", "127.0.0.1",
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
@@ -113,16 +116,21 @@ def start_app_server(extra_env: dict[str, str] | None = None) -> tuple[subproces
     return proc, url
 
 
-@pytest.fixture(scope="session")
-def app_url(artifacts_dir: Path) -> Iterator[str]:
-    """One app server shared by the browser tests of a session."""
-    proc, url = start_app_server()
-    yield url
+def stop_app_server(proc: subprocess.Popen) -> None:
+    """Ask the server to exit; kill it if it has not within 15 s."""
     proc.terminate()
     try:
         proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="session")
+def app_url(artifacts_dir: Path) -> Iterator[str]:
+    """One app server shared by the browser tests of a session."""
+    proc, url = start_app_server()
+    yield url
+    stop_app_server(proc)
 
 
 def chromium_launch_options() -> dict:

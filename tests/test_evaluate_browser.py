@@ -6,40 +6,23 @@ invisible marker per cell; this test proves a real click reaches the page.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, free_port, wait_for_health
+from conftest import ROOT, start_app_server, stop_app_server
 
 HARNESS = Path("tests") / "apps" / "evaluate_with_run.py"
 
 
 @pytest.fixture(scope="module")
 def evaluate_url(artifacts_dir: Path) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    cmd = [
-        sys.executable, "-m", "streamlit", "run", str(HARNESS),
-        "--server.port", str(port), "--server.address", "127.0.0.1",
-        "--server.headless", "true", "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
-    with open(artifacts_dir / f"server-evaluate-{port}.log", "w") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            wait_for_health(url, proc=proc)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    proc, url = start_app_server({"PYTHONPATH": str(ROOT)}, script=HARNESS)
+    try:
+        yield url
+    finally:
+        stop_app_server(proc)
 
 
 def click_cell(page, true_class: int, predicted_class: int) -> None:

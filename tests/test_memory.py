@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import start_app_server
+from conftest import start_app_server, stop_app_server
 from session_driver import PeakRss, rss_mb, rss_supported, start_training, wait_for_run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,11 +75,7 @@ def server(artifacts_dir):
         }
     )
     yield proc, url
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_app_server(proc)
 
 
 def settle(pid: int, seconds: float) -> float:
