@@ -49,6 +49,11 @@ class Dataset:
     shareable: bool = True
     meta: dict = field(default_factory=dict)
 
+    @classmethod
+    def from_split(cls, x: np.ndarray, y: np.ndarray, test: np.ndarray, **fields) -> Dataset:
+        """A dataset whose test images are those where the boolean mask `test` is set."""
+        return cls(x_train=x[~test], y_train=y[~test], x_test=x[test], y_test=y[test], **fields)
+
     @property
     def input_shape(self) -> tuple[int, int, int]:
         return tuple(int(v) for v in self.x_train.shape[1:])  # type: ignore[return-value]
@@ -361,12 +366,11 @@ def load_digits(size: int = 8) -> Dataset:
     labels = bunch.target.astype(np.int64)
     # A fixed, stratified-enough split: every fifth image is test data.
     test = np.arange(len(labels)) % 5 == 0
-    return Dataset(
+    return Dataset.from_split(
+        images,
+        labels,
+        test,
         name="digits" if size == 8 else f"digits{size}",
-        x_train=images[~test],
-        y_train=labels[~test],
-        x_test=images[test],
-        y_test=labels[test],
         class_names=list(DIGIT_NAMES),
         source=f"scikit-learn's bundled handwritten digits (1797 images, 8×8, shown at {size}×{size})",
     )
@@ -395,12 +399,11 @@ def load_shapes(size: int = 32, count: int = 2000, seed: int = 0) -> Dataset:
         )
     images, labels, boxes = draw_shapes(count, size, seed)
     test = stratified_split(labels, 0.2, seed)
-    return Dataset(
+    return Dataset.from_split(
+        images,
+        labels,
+        test,
         name=f"shapes{size}",
-        x_train=images[~test],
-        y_train=labels[~test],
-        x_test=images[test],
-        y_test=labels[test],
         class_names=list(SHAPE_NAMES),
         source=f"shapes drawn by CNN Lab: {count:,} images of {size}×{size} RGB, seed {seed}",
         # Where each object is (x0, y0, x1, y1), to check that Grad-CAM looks at it.

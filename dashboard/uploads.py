@@ -196,12 +196,11 @@ def load_zip_bytes(data: bytes, filename: str, options: UploadOptions | None = N
     if (~test).sum() == 0:
         raise DataError(f"'{filename}' has test images but no train images; add a train folder.")
     mode = "RGB" if options.color == "rgb" else "grayscale"
-    return Dataset(
+    return Dataset.from_split(
+        x,
+        y,
+        test,
         name=Path(filename).stem or "upload",
-        x_train=x[~test],
-        y_train=y[~test],
-        x_test=x[test],
-        y_test=y[test],
         class_names=class_names,
         source=(
             f"your upload '{filename}': {len(y):,} images in {len(class_names)} class folders, "
