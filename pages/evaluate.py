@@ -51,12 +51,19 @@ run_id = st.selectbox(
     "Run", list(runs), format_func=lambda rid: runs[rid].label, key=state.EVAL_RUN_KEY
 )
 run = runs[run_id]
-try:
-    with st.spinner("Predicting every test image…"):
-        evaluation = state.evaluation_for(run)
-except EvaluationError as exc:
-    st.error(str(exc))
-    st.stop()
+
+
+def evaluation_or_stop(run, spinner_text: str):
+    """The run's evaluation, or its one-sentence problem and the end of the page."""
+    try:
+        with st.spinner(spinner_text):
+            return state.evaluation_for(run)
+    except EvaluationError as exc:
+        st.error(str(exc))
+        st.stop()
+
+
+evaluation = evaluation_or_stop(run, "Predicting every test image…")
 
 names = evaluation.class_names
 accuracy_col, loss_col, count_col, mistakes_col = st.columns(4)
@@ -222,12 +229,9 @@ partner_id = st.selectbox(
     key=f"eval_partner_{run.id}",
 )
 partner = partners[partner_id]
-try:
-    with st.spinner("Predicting every test image with the other model…"):
-        partner_evaluation = state.evaluation_for(partner)
-except EvaluationError as exc:
-    st.error(str(exc))
-    st.stop()
+partner_evaluation = evaluation_or_stop(
+    partner, "Predicting every test image with the other model…"
+)
 
 cnn, dense = (run, evaluation), (partner, partner_evaluation)
 if not run_is_cnn:
