@@ -6,6 +6,7 @@ Sections by page; each builder returns a go.Figure and touches no session state.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -196,33 +197,58 @@ def _moving_average(values: np.ndarray, window: int) -> np.ndarray:
     return out / np.minimum(np.arange(1, len(values) + 1), window)
 
 
+@dataclass(frozen=True)
+class BatchSeries:
+    """Each batch's own value of one metric and its moving average, thinned to about
+    max_points; what both per-batch curves draw."""
+
+    metric: str
+    steps: np.ndarray
+    values: np.ndarray
+    average: np.ndarray
+    window: int
+
+
+def batch_series(
+    batches: list[dict[str, float]], metric: str = "loss", max_points: int = 3000
+) -> BatchSeries:
+    """Each training batch's own loss (or accuracy), not Keras' running mean since the
+    epoch began (which jumps at every epoch boundary), plus a moving average.
+
+    The average is taken over every batch before long runs are thinned, so its window
+    counts batches, not drawn points."""
+    steps = np.fromiter((b["step"] for b in batches), dtype=float, count=len(batches))
+    values = np.fromiter((b[metric] for b in batches), dtype=float, count=len(batches))
+    window = max(1, min(50, len(values) // 10 or 1))
+    average = _moving_average(values, window)
+    # Long runs are thinned to keep the browser fast, always keeping the latest batch.
+    keep = np.arange(0, len(values), max(1, -(-len(values) // max_points)))
+    if len(values) and keep[-1] != len(values) - 1:
+        keep = np.append(keep, len(values) - 1)
+    return BatchSeries(metric, steps[keep], values[keep], average[keep], window)
+
+
 def batch_curve_figure(
     batches: list[dict[str, float]],
     metric: str = "loss",
     uirevision: str = "",
     max_points: int = 3000,
 ) -> go.Figure:
-    """Each training batch's own loss (or accuracy), not Keras' running mean since the
-    epoch began (which jumps at every epoch boundary), plus a moving average.
+    """The per-batch curve of batch_series as an interactive Plotly chart.
 
-    Rebuilt every second while a run trains, so it is built in one go from NumPy
-    arrays (~2 ms, sent to the browser as binary) instead of by update calls (~16 ms).
+    Built in one go from NumPy arrays (~2 ms, sent to the browser as binary) instead
+    of by update calls (~16 ms).
     """
-    if len(batches) > max_points:  # keep the browser fast on long runs
-        stride = -(-len(batches) // max_points)
-        batches = batches[::stride]
-    steps = np.fromiter((b["step"] for b in batches), dtype=float, count=len(batches))
-    values = np.fromiter((b[metric] for b in batches), dtype=float, count=len(batches))
-    window = max(1, min(50, len(values) // 10 or 1))
+    series = batch_series(batches, metric, max_points)
     y_axis: dict[str, Any] = {"title": {"text": METRIC_TITLES.get(metric, metric)}}
     if metric == "accuracy":
         y_axis["tickformat"] = ".0%"
     return go.Figure(
         data=[
-            go.Scatter(x=steps, y=values, name=f"each batch's {metric}", mode="lines",
-                       line={"color": TRAIN_COLOR, "width": 1}, opacity=0.35),
-            go.Scatter(x=steps, y=_moving_average(values, window),
-                       name=f"average of {window} batches", mode="lines",
+            go.Scatter(x=series.steps, y=series.values, name=f"each batch's {metric}",
+                       mode="lines", line={"color": TRAIN_COLOR, "width": 1}, opacity=0.35),
+            go.Scatter(x=series.steps, y=series.average,
+                       name=f"average of {series.window} batches", mode="lines",
                        line={"color": TRAIN_COLOR, "width": 2.5}),
         ],
         layout={

@@ -2,7 +2,15 @@
 
 import streamlit as st
 
-from dashboard import charts, live_progress, run_compare, state, streamlit_cleanup, training
+from dashboard import (
+    charts,
+    live_curve,
+    live_progress,
+    run_compare,
+    state,
+    streamlit_cleanup,
+    training,
+)
 from dashboard.datasets import (
     DataError,
     choice_label,
@@ -155,7 +163,9 @@ def live_run() -> None:
         st.plotly_chart(
             charts.epoch_curves_figure(view.history, uirevision=run.id), width="stretch"
         )
-    if view.batches:
+    if view.batches and run.is_active:
+        live_curve.live_batch_curve(run.id, view.batches)  # cheap to redraw every second
+    elif view.batches:
         st.plotly_chart(charts.batch_curve_figure(view.batches, uirevision=run.id), width="stretch")
     elif run.is_active:
         st.caption("The curves appear after the first batch.")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import time
 from pathlib import Path
 
@@ -65,6 +66,7 @@ def test_train_the_default_preset_for_one_epoch_on_digits():
     assert float(metrics["Training loss"]) == pytest.approx(run.history[-1]["loss"], abs=1e-4)
     charts = at.get("plotly_chart")
     assert len(charts) >= 2  # per-epoch curves and the per-batch curve
+    assert not at.get("bidi_component")  # the live canvas gave way to the Plotly chart
     assert 'aria-valuenow="100"' in progress_bar(at) and "1 epoch in" in progress_bar(at)
     assert any("8×8×1 images of digits" in info.value for info in at.info)
     table = at.dataframe[0].value
@@ -86,6 +88,12 @@ def test_stop_from_the_page_keeps_a_model_that_predicts():
     at.run()
     bar = progress_bar(at)
     assert "Epoch 1 of 200 · batch " in bar and "images/s" in bar and "left" in bar
+    # While it trains, the per-batch curve is the live canvas, sent the batches so far.
+    (curve,) = at.get("bidi_component")
+    sent = json.loads(curve.proto.json)
+    assert 3 <= len(sent["x"]) <= len(run.batches)
+    assert sent["y"][0] == pytest.approx(run.batches[0]["loss"], rel=1e-4)
+    assert sent["summary"].startswith(f"Training loss per batch, {len(sent['x'])} batches")
     at.button(key=f"stop_{run.id}").click().run()
     assert run.wait(120)
     at.run()
