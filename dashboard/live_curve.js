@@ -11,6 +11,18 @@
 
 const PAD = { left: 60, right: 14, top: 34, bottom: 42 };
 const COLOR = "#e4572e";
+// The two curves: each batch's own value, faint, and its moving average, bold.
+const LINES = [
+  { values: "y", name: "each_name", width: 1, alpha: 0.35 },
+  { values: "average", name: "average_name", width: 2.5, alpha: 1 },
+];
+
+function pen(ctx, line) {
+  ctx.globalAlpha = line.alpha;
+  ctx.strokeStyle = COLOR;
+  ctx.lineWidth = line.width;
+  ctx.beginPath();
+}
 
 export default function (component) {
   const { data, parentElement } = component;
@@ -125,11 +137,15 @@ function draw(canvas, state) {
   let y1 = -Infinity;
   for (const series of [data.y, data.average]) {
     for (let i = first; i <= last; i++) {
+      if (series[i] === null) continue; // a NaN or infinite loss: a gap in the line
       if (series[i] < y0) y0 = series[i];
       if (series[i] > y1) y1 = series[i];
     }
   }
-  if (y0 === y1) {
+  if (y0 === Infinity) {
+    y0 = 0;
+    y1 = 1;
+  } else if (y0 === y1) {
     y0 -= 0.5;
     y1 += 0.5;
   }
@@ -168,17 +184,22 @@ function draw(canvas, state) {
   ctx.beginPath();
   ctx.rect(PAD.left, PAD.top, width, height);
   ctx.clip();
-  for (const [series, lineWidth, alpha] of [
-    [data.y, 1, 0.35],
-    [data.average, 2.5, 1],
-  ]) {
-    ctx.globalAlpha = alpha;
-    ctx.strokeStyle = COLOR;
-    ctx.lineWidth = lineWidth;
-    ctx.beginPath();
-    for (let i = Math.max(first - 1, 0); i <= Math.min(last + 1, n - 1); i++) {
-      if (i === Math.max(first - 1, 0)) ctx.moveTo(px(xs[i]), py(series[i]));
-      else ctx.lineTo(px(xs[i]), py(series[i]));
+  // One point either side of the visible range, so the lines reach the edges.
+  const from = Math.max(first - 1, 0);
+  const to = Math.min(last + 1, n - 1);
+  for (const line of LINES) {
+    const series = data[line.values];
+    pen(ctx, line);
+    let drawing = false;
+    for (let i = from; i <= to; i++) {
+      if (series[i] === null) {
+        drawing = false;
+      } else if (drawing) {
+        ctx.lineTo(px(xs[i]), py(series[i]));
+      } else {
+        ctx.moveTo(px(xs[i]), py(series[i]));
+        drawing = true;
+      }
     }
     ctx.stroke();
   }
@@ -190,19 +211,13 @@ function draw(canvas, state) {
   ctx.textBaseline = "middle";
   // Right-aligned, but never over the title on a narrow screen.
   let lx = Math.max(PAD.left + width - 330, PAD.left + ctx.measureText(data.title).width + 24);
-  for (const [name, lineWidth, alpha] of [
-    [data.each_name, 1, 0.35],
-    [data.average_name, 2.5, 1],
-  ]) {
-    ctx.globalAlpha = alpha;
-    ctx.strokeStyle = COLOR;
-    ctx.lineWidth = lineWidth;
-    ctx.beginPath();
+  for (const line of LINES) {
+    pen(ctx, line);
     ctx.moveTo(lx, 16);
     ctx.lineTo(lx + 18, 16);
     ctx.stroke();
     ctx.globalAlpha = 1;
-    ctx.fillText(name, lx + 22, 16);
+    ctx.fillText(data[line.name], lx + 22, 16);
     lx += 165;
   }
 

@@ -10,6 +10,7 @@ ends, the page shows the interactive Plotly chart (charts.batch_curve_figure).
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,10 @@ _component = st.components.v2.component(
 )
 
 
-def _rounded(values: np.ndarray) -> list[float]:
-    """Five significant digits: the curve looks the same and the message is ~3× smaller."""
-    return [float(f"{v:.5g}") for v in values]
+def _rounded(values: np.ndarray) -> list[float | None]:
+    """Five significant digits (the curve looks the same and the message is ~3× smaller),
+    and None for NaN or infinity, which JSON cannot carry; the canvas leaves a gap."""
+    return [float(f"{v:.5g}") if math.isfinite(v) else None for v in values]
 
 
 def live_curve_data(batches: list[dict[str, float]], metric: str = "loss") -> dict[str, Any]:

@@ -3,6 +3,8 @@ what the live canvas is sent."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -63,3 +65,9 @@ def test_live_data_stays_small_on_a_long_run():
     assert len(data["x"]) <= live_curve.MAX_POINTS + 1
     assert "50,000 batches so far" in data["summary"]
     assert all(len(repr(v)) <= 9 for v in data["y"][:100])  # 5 significant digits
+
+
+def test_a_loss_that_turns_nan_or_infinite_is_sent_as_gaps_in_valid_json():
+    data = live_curve.live_curve_data(batches([0.5, float("nan"), float("inf"), 0.25]))
+    assert data["y"] == [0.5, None, None, 0.25]
+    json.dumps(data, allow_nan=False)  # the browser parses strict JSON
