@@ -6,7 +6,7 @@
 // second, taken from training when the browser shares the server's cores). The
 // user's zoom and hover live on the canvas element, so they survive the updates.
 //
-// data: {metric, title, x_title, y_title, percent, x: [...], y: [...],
+// data: {title, x_title, y_title, percent, x: [...], y: [...],
 //        average: [...], average_name, each_name, summary}
 
 const PAD = { left: 60, right: 14, top: 34, bottom: 42 };

@@ -1,11 +1,12 @@
 """The per-batch curve of a run while it trains: a small canvas component.
 
 The Train page redraws the live run every second. A changed Plotly chart is rebuilt
-completely in the browser each time, ~110 ms of CPU per second; beside a training
-run on the same 2 cores (bench/train_throughput.py) that alone cost ~5% of training
-speed. This component draws the same two curves on a canvas (live_curve.js) in well
-under a millisecond and keeps the user's zoom and hover across updates. Once the run
-ends, the page shows the interactive Plotly chart (charts.batch_curve_figure).
+completely in the browser each time: ~110 ms of CPU per second, the largest part of
+the browser's work while a run trains (and taken from training when the browser
+shares the server's cores). This component draws the same two curves on a canvas
+(live_curve.js) in well under a millisecond, and keeps the user's zoom and hover
+across updates. Once the run ends, the page shows the interactive Plotly chart
+(charts.batch_curve_figure).
 """
 
 from __future__ import annotations
@@ -53,7 +54,6 @@ def live_curve_data(batches: list[dict[str, float]], metric: str = "loss") -> di
     else:
         summary = f"Training {name} per batch: no batches yet."
     return {
-        "metric": metric,
         "title": f"Training {name} per batch (live)",
         "x_title": "batch (training step)",
         "y_title": METRIC_TITLES.get(metric, metric),
