@@ -40,12 +40,14 @@ export default function (component) {
 // to read a batch's values.
 function listen(canvas, state) {
   const dataX = (event) => {
+    if (!state.frame) return null; // nothing drawn yet
     const { x0, x1, width } = state.frame;
     const px = event.offsetX - PAD.left;
     return x0 + (Math.min(Math.max(px, 0), width) / width) * (x1 - x0);
   };
   canvas.addEventListener("mousedown", (event) => {
-    state.drag = { from: event.offsetX, to: event.offsetX, x: dataX(event) };
+    const x = dataX(event);
+    if (x !== null) state.drag = { from: event.offsetX, to: event.offsetX, x };
   });
   canvas.addEventListener("mousemove", (event) => {
     if (state.drag) state.drag.to = event.offsetX;
