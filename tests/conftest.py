@@ -186,6 +186,25 @@ def record_browser_errors(pg) -> list[str]:
     return errors
 
 
+# Each rerun drops the media files of the run before, so a request the browser still has
+# in flight for a superseded image gets a 404 (Streamlit's media manager; a race that
+# loaded machines lose). The user never sees those images; `page_errors` checks instead
+# that every image still on the page has loaded.
+SUPERSEDED_MEDIA = re.compile(r"HTTP 404 \S*/media/")
+
+
+def page_errors(page) -> list[str]:
+    """What went wrong in the browser that a user could meet: console errors, page
+    exceptions, failed requests (other than superseded media) and images on the page
+    that did not load."""
+    page.wait_for_function("[...document.images].every(i => i.complete)", timeout=60_000)
+    broken = page.evaluate(
+        "[...document.images].filter(i => i.naturalWidth === 0).map(i => i.src.slice(0, 80))"
+    )
+    errors = [e for e in page.console_errors if not SUPERSEDED_MEDIA.match(e)]
+    return errors + [f"image did not load: {src}" for src in broken]
+
+
 @pytest.fixture
 def page(browser, artifacts_dir: Path):
     """A fresh browser context (its own Streamlit session) that records errors."""

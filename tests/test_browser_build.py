@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import start_app_server
+from conftest import page_errors, start_app_server
 
 pytestmark = pytest.mark.browser
 
@@ -32,4 +32,4 @@ def test_deep_link_build_add_layer_and_screenshot(fresh_server, page, artifacts_
     # The default new layer is a Conv2D after Flatten: its message shows on the page.
     page.get_by_text("needs a 3-D feature map").first.wait_for()
     page.screenshot(path=str(artifacts_dir / "build.png"), full_page=True)
-    assert not page.console_errors, page.console_errors
+    assert page_errors(page) == []

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import page_errors
 from PIL import Image
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
@@ -26,7 +27,7 @@ ROWS = "document.querySelectorAll('[data-testid=stDataFrame] [role=row]').length
 def assert_no_page_errors(page, where: str) -> None:
     shown = page.locator("[data-testid=stAlertContentError], [data-testid=stException]")
     assert shown.count() == 0, f"{where}: {shown.all_inner_texts()}"
-    assert not page.console_errors, f"{where}: {page.console_errors}"
+    assert page_errors(page) == [], where
 
 
 def go_to(page, title: str) -> None:

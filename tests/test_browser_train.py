@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import page_errors
 from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -72,4 +73,4 @@ def test_start_watch_stop_reload(app_url, page, artifacts_dir):
     texts = page.evaluate(f"() => ({rows})().map(row => row.textContent)")
     assert any(run_id in text and "stopped" in text for text in texts), texts
     page.screenshot(path=str(artifacts_dir / "train_after_reload.png"), full_page=True)
-    assert not page.console_errors, page.console_errors
+    assert page_errors(page) == []

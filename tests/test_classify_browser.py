@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import page_errors
 from PIL import Image
 
 pytestmark = pytest.mark.browser
@@ -48,5 +49,5 @@ def test_upload_a_png_and_draw_a_digit(app_url, page, mnist_path, artifacts_dir:
     page.screenshot(path=str(artifacts_dir / "classify-draw.png"), full_page=True)
     # Offline, the page icon (:material/grid_on: of streamlit_app.py) cannot be fetched from
     # fonts.gstatic.com; that is the app's favicon, not this page. Anything else fails.
-    errors = [e for e in page.console_errors if "ERR_NAME_NOT_RESOLVED" not in e]
+    errors = [e for e in page_errors(page) if "ERR_NAME_NOT_RESOLVED" not in e]
     assert not errors, errors

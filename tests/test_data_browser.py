@@ -7,16 +7,12 @@ import zipfile
 
 import numpy as np
 import pytest
+from conftest import page_errors
 from PIL import Image
 
 from dashboard.datasets import CIFAR10_NAMES
 
 pytestmark = pytest.mark.browser
-
-
-def real_errors(page) -> list[str]:
-    # Resource failures come from fonts and icons on the internet, which this machine lacks.
-    return [e for e in page.console_errors if not e.startswith("Failed to load resource")]
 
 
 @pytest.fixture(scope="module")
@@ -56,4 +52,4 @@ def test_pick_shapes_then_upload_a_zip(page, app_url, pets_zip, artifacts_dir):
     page.get_by_text("dog: 8 train, 2 test").wait_for()
     assert page.get_by_text("Skipped 1 file that could not be used").is_visible()
     page.screenshot(path=artifacts_dir / "data_upload.png", full_page=True)
-    assert real_errors(page) == []
+    assert page_errors(page) == []

@@ -6,12 +6,11 @@ invisible marker per cell; this test proves a real click reaches the page.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, start_app_server, stop_app_server
+from conftest import ROOT, page_errors, start_app_server, stop_app_server
 
 HARNESS = Path("tests") / "apps" / "evaluate_with_run.py"
 
@@ -48,12 +47,5 @@ def test_clicking_a_cell_shows_its_images(page, evaluate_url, artifacts_dir):
             f"test images of class {true_class} were predicted as {predicted_class} (right)"
         ).wait_for(timeout=30_000)
     page.screenshot(path=str(artifacts_dir / "evaluate-cell-click.png"), full_page=True)
-    # Each click reruns the page and Streamlit drops the last run's images, so the
-    # browser's requests still in flight for those get 404s. What the user sees must
-    # all load: no image on the page has finished loading without pixels.
-    broken = page.evaluate(
-        "() => [...document.images].filter(i => i.complete && i.naturalWidth === 0).length"
-    )
-    assert broken == 0
-    errors = [e for e in page.console_errors if not re.match(r"HTTP 404 .*/media/", e)]
-    assert not errors, errors
+    # Each click reruns the page; every image it shows has loaded.
+    assert page_errors(page) == []
