@@ -16,8 +16,6 @@ import secrets
 import sys
 import threading
 import time
-import warnings
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -32,9 +30,6 @@ if TYPE_CHECKING:
     import keras
 
 _LOG = logging.getLogger(__name__)
-# Each epoch's input pipeline ends with the epoch (see _prepare_data), which Keras
-# reports as "Your input ran out of data"; here that is the plan, not a mistake.
-warnings.filterwarnings("ignore", message="Your input ran out of data")
 
 RUN_STATUSES = ("queued", "training", "stopped", "done", "failed")
 ACTIVE_STATUSES = ("queued", "training")
@@ -54,11 +49,6 @@ LR_SCHEDULES: dict[str, str] = {
 SGD_MOMENTUM = 0.9
 # A loss this many times its first value has diverged for good (NaN is near).
 EXPLODED_FACTOR = 1e6
-# Training steps per call into TensorFlow (Keras's steps_per_execution): Keras's and our
-# per-step Python runs a quarter as often, which made MNIST epochs in the app ~6% faster
-# (bench/train_throughput.py: ratio 0.835 -> 0.896). The step trace still keeps every
-# batch's loss and accuracy, and Stop still ends the run after the batch in progress.
-STEPS_PER_CALL = 4
 
 # Process-wide: one queue and one cache for every browser session.
 QUEUE = TrainingQueue()
@@ -255,7 +245,6 @@ class Run:
     _finished: threading.Event = field(default_factory=threading.Event, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
     _training_model: Any = field(default=None, repr=False)  # followers copy it on Stop
-    _halt_input: Callable[[], None] | None = field(default=None, repr=False)
 
     @property
     def label(self) -> str:
@@ -279,10 +268,6 @@ class Run:
     def stop(self) -> None:
         """Ask the run to stop after the current batch; it keeps the weights so far."""
         self._stop.set()
-        with self.lock:
-            halt_input = self._halt_input
-        if halt_input is not None:
-            halt_input()  # ends the input mid-call: Keras runs STEPS_PER_CALL steps per call
 
     @property
     def stop_requested(self) -> bool:
@@ -687,13 +672,8 @@ class _Trainer:
         with strategy.scope():
             model = _build(run.spec, settings)
             run._set(_training_model=model)
-            # Keras's calls of several steps fail under MirroredStrategy ("You must feed
-            # a value for placeholder tensor"), so there each call takes one step.
-            steps_per_call = 1 if self.plan.mirrored else STEPS_PER_CALL
-            train_model = _compile(
-                model, run.spec, settings, data.steps_per_epoch, binary, steps_per_call
-            )
-        live = _live_metrics_class()(run, data, settings.batch_size)
+            train_model = _compile(model, run.spec, settings, data.steps_per_epoch, binary)
+        live = _live_metrics_class()(run, data.n_train, settings.batch_size, data.steps_per_epoch)
         callbacks: list[keras.callbacks.Callback] = [live]
         stopper = None
         if settings.early_stopping:
@@ -703,15 +683,12 @@ class _Trainer:
                 restore_best_weights=True,
             )
             callbacks.append(stopper)
-        run._set(steps_per_epoch=data.steps_per_epoch, _halt_input=data.halt)
-        if run.stop_requested:
-            data.halt()  # Stop came before the hook was in place
+        run._set(steps_per_epoch=data.steps_per_epoch)
         try:
-            # No steps_per_epoch: each epoch is a pipeline of its own that ends with
-            # the epoch, so a call of several steps never runs into the next epoch.
             train_model.fit(
                 data.train,
                 epochs=settings.epochs,
+                steps_per_epoch=data.steps_per_epoch,
                 validation_data=data.validation,
                 callbacks=callbacks,
                 shuffle=False,  # the pipeline already shuffles, by the run's seed
@@ -722,7 +699,7 @@ class _Trainer:
             return
         finally:
             del data
-            run._set(_training_model=None, _halt_input=None)
+            run._set(_training_model=None)
         if live.failure:
             run._set(status="failed", error=live.failure, model=None)
             return
@@ -778,18 +755,10 @@ def _error_message(exc: BaseException) -> str:
 
 @dataclass
 class _Data:
-    train: Any  # one epoch of batches, in the order of epoch `epoch`
+    train: Any
     validation: Any
     n_train: int
     steps_per_epoch: int
-    epoch: Any  # tf.Variable: which epoch's order the next pass over `train` yields
-    halted: Any  # tf.Variable: once set, `train` yields no more batches
-
-    def start_epoch(self, epoch: int) -> None:
-        self.epoch.assign(epoch)
-
-    def halt(self) -> None:
-        self.halted.assign(True)
 
 
 def _prepare_data(dataset: Dataset, settings: TrainSettings, binary: bool) -> _Data:
@@ -813,21 +782,16 @@ def _prepare_data(dataset: Dataset, settings: TrainSettings, binary: bool) -> _D
     batch = min(settings.batch_size, n_train)
     steps = math.ceil(n_train / batch)
     perms = np.stack([train_idx[rng.permutation(n_train)] for _ in range(settings.epochs)])
-    orders = tf.constant(perms.astype(np.int32))
-    # Outside any strategy scope: plain variables on the host, read by the pipeline.
-    epoch = tf.Variable(0, trainable=False, name="input_epoch")
-    halted = tf.Variable(False, trainable=False, name="input_halted")
+    perms = perms.astype(np.int32)
 
     def gather(idx):
         return tf.cast(tf.gather(x_all, idx), tf.float32) / 255.0, tf.gather(y_all, idx)
 
-    # Keras makes a new iterator for every epoch; its order is read from `epoch` then.
     train = (
-        tf.data.Dataset.range(1)
-        .flat_map(lambda _: tf.data.Dataset.from_tensor_slices(orders[epoch]).batch(batch))
+        tf.data.Dataset.from_tensor_slices(perms)
+        .flat_map(lambda p: tf.data.Dataset.from_tensor_slices(p).batch(batch))
         .map(gather, num_parallel_calls=2, deterministic=True)
         .prefetch(2)
-        .take_while(lambda x, y: tf.logical_not(halted))  # after the prefetch: acts at once
         .with_options(_no_autotune())
     )
     validation = None
@@ -839,7 +803,7 @@ def _prepare_data(dataset: Dataset, settings: TrainSettings, binary: bool) -> _D
             .prefetch(2)
             .with_options(_no_autotune())
         )
-    return _Data(train, validation, n_train, steps, epoch, halted)
+    return _Data(train, validation, n_train, steps)
 
 
 def _no_autotune() -> Any:
@@ -902,9 +866,7 @@ def make_optimizer(settings: TrainSettings, total_steps: int) -> keras.optimizer
     }[settings.optimizer]()
 
 
-def compile_model(
-    model: keras.Model, spec: ModelSpec, optimizer: Any = "adam", **training_extras: Any
-) -> None:
+def compile_model(model: keras.Model, spec: ModelSpec, optimizer: Any = "adam") -> None:
     """Compile with the loss the class count implies and an accuracy that fits it."""
     import keras
 
@@ -913,30 +875,23 @@ def compile_model(
         if spec.num_classes == 2
         else keras.metrics.SparseCategoricalAccuracy(name="accuracy")
     )
-    extra = training_extras.pop("metrics", [])
-    model.compile(
-        optimizer=optimizer, loss=spec.loss_name(), metrics=[accuracy, *extra], **training_extras
-    )
+    model.compile(optimizer=optimizer, loss=spec.loss_name(), metrics=[accuracy])
 
 
 def _compile(
-    model: keras.Model,
-    spec: ModelSpec,
-    settings: TrainSettings,
-    steps: int,
-    binary: bool,
-    steps_per_call: int = STEPS_PER_CALL,
+    model: keras.Model, spec: ModelSpec, settings: TrainSettings, steps: int, binary: bool
 ) -> keras.Model:
-    """Compile `model` as users keep it, and return the model that trains it.
+    """Compile `model`; with augmentation, return a wrapper that augments, then calls it.
 
-    That is a wrapper: the augmentation layers (if any), then `model`, compiled with
-    the training-only extras (`steps_per_call` steps per call, the step trace). So the
-    saved model, its layer names and its predictions are the same whatever the settings.
+    The augmentation layers stay out of `model` itself, so the saved model, its layer
+    names and its predictions are the same with or without augmentation.
     """
     import keras
 
     optimizer = make_optimizer(settings, steps * settings.epochs)
     compile_model(model, spec, optimizer)
+    if not settings.augmentation:
+        return model
     seed = settings.seed
     with _BUILD_LOCK:
         layers: list[Any] = [keras.Input(shape=spec.input_shape)]
@@ -955,63 +910,9 @@ def _compile(
         if settings.translation:
             t = settings.translation
             layers.append(keras.layers.RandomTranslation(t, t, fill_mode="nearest", seed=seed + 4))
-        trainer = keras.Sequential([*layers, model], name="training")
-    trace = _step_trace_class()(binary, steps_per_call)
-    compile_model(trainer, spec, optimizer, metrics=[trace], steps_per_execution=steps_per_call)
-    return trainer
-
-
-@lru_cache(maxsize=1)
-def _step_trace_class() -> type:
-    """The step-trace metric class, defined on first use so TensorFlow loads only to train."""
-    import keras
-    from keras import ops
-
-    class StepTrace(keras.metrics.Metric):
-        """Each training step's own loss and accuracy, the last `size` of them.
-
-        Keras's logs hold means since the epoch began, and only once per call of
-        several steps; this keeps the steps themselves. Step s of an epoch is row
-        s % size of `step_values` (sum of losses, sum of hits, images), and
-        `steps_done` counts the epoch's steps so far.
-        """
-
-        def __init__(self, binary: bool, size: int) -> None:
-            super().__init__(name="step_trace")
-            self.size = size
-            self.loss_fn = (
-                keras.losses.binary_crossentropy
-                if binary
-                else keras.losses.sparse_categorical_crossentropy
-            )
-            self.accuracy_fn = (
-                keras.metrics.binary_accuracy
-                if binary
-                else keras.metrics.sparse_categorical_accuracy
-            )
-            # Under MirroredStrategy each replica writes its share of the batch (maybe
-            # none of a last, short one): sums add up over replicas, where means would not.
-            self.values = self.add_variable(
-                shape=(size, 3), initializer="zeros", name="values", aggregation="sum"
-            )
-            self.count = self.add_variable(
-                shape=(), initializer="zeros", dtype="int32", name="count",
-                aggregation="only_first_replica",
-            )  # fmt: skip
-
-        def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
-            losses = self.loss_fn(y_true, y_pred)
-            hits = self.accuracy_fn(y_true, y_pred)
-            row = [ops.sum(losses), ops.sum(hits), ops.cast(ops.shape(losses)[0], losses.dtype)]
-            row = ops.cast(ops.reshape(ops.stack(row), (1, 3)), self.values.dtype)
-            index = self.count % self.size
-            self.values.assign(ops.slice_update(self.values, (index, 0), row))
-            self.count.assign(self.count + 1)
-
-        def result(self) -> dict[str, Any]:
-            return {"steps_done": self.count, "step_values": self.values}
-
-    return StepTrace
+        wrapper = keras.Sequential([*layers, model], name="augmented")
+    compile_model(wrapper, spec, optimizer)
+    return wrapper
 
 
 @lru_cache(maxsize=1)
@@ -1022,12 +923,12 @@ def _live_metrics_class() -> type:
     class LiveMetrics(keras.callbacks.Callback):
         """Writes per-batch and per-epoch metrics into the Run; checks Stop and NaN."""
 
-        def __init__(self, run: Run, data: _Data, batch_size: int) -> None:
+        def __init__(self, run: Run, n_train: int, batch_size: int, steps: int) -> None:
             super().__init__()
             self.run_ = run
-            self.data = data
-            self.n_train = data.n_train
-            self.batch_size = min(batch_size, data.n_train)
+            self.n_train = n_train
+            self.batch_size = min(batch_size, n_train)
+            self.steps = steps
             self.failure: str | None = None
             self.global_step = 0
             self._rate: float | None = None  # images/s, smoothed
@@ -1038,9 +939,7 @@ def _live_metrics_class() -> type:
             self.model.stop_evaluating = True
 
         def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
-            self.data.start_epoch(epoch)
             self.epoch = epoch
-            self.steps_done = 0
             self.seen = 0
             self.loss_sum = 0.0
             self.acc_sum = 0.0
@@ -1048,61 +947,55 @@ def _live_metrics_class() -> type:
             self.t_train_end: float | None = None
 
         def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
-            """Called once per call of up to STEPS_PER_CALL steps; records each step."""
             now = time.perf_counter()
             logs = logs or {}
-            done = int(logs["steps_done"])
-            values = np.asarray(logs["step_values"], dtype=np.float64)
-            records, first_seen = [], self.seen
-            for step in range(self.steps_done, done):
-                size = min(self.batch_size, self.n_train - step * self.batch_size)
-                loss_sum, hits, images = values[step % len(values)]
-                loss, acc = loss_sum / images, hits / images
-                self.seen += size
-                self.loss_sum += loss * size
-                self.acc_sum += acc * size
-                self.global_step += 1
-                records.append(
+            loss_mean = float(logs.get("loss", math.nan))
+            acc_mean = float(logs.get("accuracy", math.nan))
+            size = min(self.batch_size, self.n_train - batch * self.batch_size)
+            seen = self.seen + size
+            # Keras reports means since the epoch began; recover this batch's own values.
+            own_loss = (loss_mean * seen - self.loss_sum) / size
+            own_acc = (acc_mean * seen - self.acc_sum) / size
+            self.seen, self.loss_sum, self.acc_sum = seen, loss_mean * seen, acc_mean * seen
+            self.global_step += 1
+            dt = max(now - self.t_batch, 1e-9)
+            self.t_batch = now
+            rate = size / dt
+            self._rate = rate if self._rate is None else 0.9 * self._rate + 0.1 * rate
+            run = self.run_
+            epochs = int(run.settings.get("epochs", 1))
+            left = (epochs - self.epoch) * self.n_train - seen
+            with run.lock:
+                run.batches.append(
                     {
                         "step": self.global_step,
                         "epoch": self.epoch + 1,
-                        "loss": float(loss),
-                        "accuracy": min(1.0, max(0.0, float(acc))),
-                        "loss_mean": self.loss_sum / self.seen,
-                        "accuracy_mean": self.acc_sum / self.seen,
+                        "loss": own_loss,
+                        "accuracy": min(1.0, max(0.0, own_acc)),
+                        "loss_mean": loss_mean,
+                        "accuracy_mean": acc_mean,
                     }
                 )
-                if self.failure is None and not math.isfinite(loss):
-                    self.failure = (
-                        f"The loss became {'NaN' if math.isnan(loss) else 'infinite'} in "
-                        f"epoch {self.epoch + 1}, batch {step + 1}: the learning rate may be "
-                        "too high; lower it (e.g. by 10×) and start again."
-                    )
-            if not records:
-                return
-            self.steps_done = done
-            rate = (self.seen - first_seen) / max(now - self.t_batch, 1e-9)
-            self.t_batch = now
-            weight = 1 - 0.9 ** len(records)  # as if smoothed batch by batch
-            self._rate = rate if self._rate is None else self._rate + weight * (rate - self._rate)
-            run = self.run_
-            epochs = int(run.settings.get("epochs", 1))
-            left = (epochs - self.epoch) * self.n_train - self.seen
-            with run.lock:
-                run.batches.extend(records)
-                run.epoch, run.step = self.epoch, done
+                run.epoch, run.step = self.epoch, batch + 1
                 run.images_per_s = self._rate
                 run.eta_seconds = left / self._rate if self._rate else None
-            loss_mean = records[-1]["loss_mean"]
             if self.first_loss is None:
-                self.first_loss = records[0]["loss_mean"]
-            if self.failure is None and loss_mean > EXPLODED_FACTOR * max(self.first_loss, 1.0):
+                self.first_loss = loss_mean
+            if not math.isfinite(loss_mean):
+                self.failure = (
+                    f"The loss became {'NaN' if math.isnan(loss_mean) else 'infinite'} in "
+                    f"epoch {self.epoch + 1}, batch {batch + 1}: the learning rate may be too "
+                    "high; lower it (e.g. by 10×) and start again."
+                )
+                self._halt()
+            elif loss_mean > EXPLODED_FACTOR * max(self.first_loss, 1.0):
                 self.failure = (
                     f"The loss exploded to {loss_mean:.3g} in epoch {self.epoch + 1}, batch "
-                    f"{done}, on its way to NaN: the learning rate may be too high; "
+                    f"{batch + 1}, on its way to NaN: the learning rate may be too high; "
                     "lower it (e.g. by 10×) and start again."
                 )
-            if self.failure is not None or run.stop_requested:
+                self._halt()
+            elif run.stop_requested:
                 self._halt()
 
         def on_test_begin(self, logs: Any = None) -> None:
@@ -1135,8 +1028,6 @@ def _live_metrics_class() -> type:
                     row["partial"] = 1.0  # stopped mid-epoch: metrics cover part of it
                 run.history = [*run.history, row]
                 run.epoch, run.step = epoch + 1, 0
-            if run.stop_requested:
-                self._halt()  # Stop came between two calls, which ended the epoch early
             val_loss = row.get("val_loss", 0.0)
             if self.failure is None and not math.isfinite(val_loss):
                 self.failure = (

@@ -279,62 +279,10 @@ def test_the_input_pipeline_yields_each_split_image_once_per_epoch_without_autot
     def images(batches) -> list[bytes]:
         return sorted(image.tobytes() for image in np.concatenate(batches))
 
-    # One pass over data.train is one epoch; start_epoch picks the next epoch's order.
-    first = [x.numpy() for x, _ in data.train]
-    data.start_epoch(1)
-    second = [x.numpy() for x, _ in data.train]
-    assert len(first) == len(second) == data.steps_per_epoch
+    seen = [x.numpy() for x, _ in data.train]
+    assert len(seen) == 2 * data.steps_per_epoch
+    first, second = seen[: data.steps_per_epoch], seen[data.steps_per_epoch :]
     assert images(first) == images(second) and len(images(first)) == data.n_train
-    assert not np.array_equal(first[0], second[0])  # a new order each epoch
     validation = [x.numpy() for x, _ in data.validation]
     everything = digits.x_train.astype(np.float32) / 255.0
     assert sorted(images(first) + images(validation)) == images([everything])
-
-
-def test_halting_the_input_ends_it_after_the_batch_in_hand(digits):
-    """Keras runs several steps per call; Stop ends the input at once, so the call
-    ends after the step in progress, whatever is prefetched."""
-    data = training._prepare_data(digits, TrainSettings(epochs=1, batch_size=100), binary=False)
-    batches = iter(data.train)
-    next(batches)
-    data.halt()
-    assert list(batches) == []
-
-
-def test_stop_during_a_call_of_several_steps_ends_after_the_batch_in_progress(
-    digits, monkeypatch
-):
-    """Keras runs STEPS_PER_CALL steps per call into TensorFlow. A Stop that arrives while
-    the model takes batch 6 (the middle of the second call) must end training after
-    batch 6, not at the end of that call (batch 8)."""
-    import tensorflow as tf
-
-    assert training.STEPS_PER_CALL == 4
-    holder: dict = {"taken": 0}
-    prepare = training._prepare_data
-
-    def prepare_and_stop_at_batch_6(*args):
-        data = prepare(*args)
-
-        def take(x):
-            holder["taken"] += 1
-            if holder["taken"] == 6:
-                holder["run"].stop()  # from inside the call, as the Stop button would
-            return x
-
-        def watched(x, y):
-            seen = tf.py_function(take, [x], tf.float32)
-            seen.set_shape(x.shape)
-            return seen, y
-
-        data.train = data.train.map(watched)  # after the halting point: counts what Keras takes
-        return data
-
-    monkeypatch.setattr(training, "_prepare_data", prepare_and_stop_at_batch_6)
-    settings = TrainSettings(epochs=1, batch_size=16, validation_split=0.0)
-    holder["run"] = run = start_run(load_preset("default"), private_copy(digits), settings)
-    finish(run)
-    assert run.status == "stopped", run.error
-    assert holder["taken"] == 6
-    assert [b["step"] for b in run.batches] == [1, 2, 3, 4, 5, 6]
-    assert run.history[-1]["partial"] == 1.0
