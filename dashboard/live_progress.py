@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 
 from dashboard.run_compare import format_seconds
-from dashboard.training import RunView
+from dashboard.training import ACTIVE_STATUSES, RunView
 
 BAR_COLOR = "#e4572e"  # the training colour of the charts
 TRACK_COLOR = "rgba(151, 166, 195, 0.25)"
@@ -19,7 +19,7 @@ TRACK_COLOR = "rgba(151, 166, 195, 0.25)"
 
 def progress_text(view: RunView) -> str:
     """E.g. 'Epoch 2 of 4 · batch 17 of 422 · 5,120 images/s · about 31 s left'."""
-    if view.status not in ("queued", "training"):
+    if view.status not in ACTIVE_STATUSES:
         n = len(view.history)
         return f"{n} epoch{'s' if n != 1 else ''} in {format_seconds(view.elapsed)}"
     text = f"Epoch {min(view.epoch + 1, view.epochs)} of {view.epochs}"
