@@ -9,6 +9,7 @@ bench/train_throughput.py). This bar is a plain, accessible HTML element instead
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 
 from dashboard.run_compare import format_seconds
 from dashboard.training import ACTIVE_STATUSES, RunView
@@ -46,3 +47,32 @@ def progress_bar_html(fraction: float, text: str) -> str:
         f'<div style="height:100%;width:{percent:.1f}%;border-radius:0.25rem;'
         f'background:{BAR_COLOR}"></div></div></div>'
     )
+
+
+# --- what the 1-second fragment leaves to full page runs ---------------------------
+# The per-epoch metrics and Plotly chart change once an epoch. Sent again every
+# second from the fragment, Plotly rebuilt the chart in the browser each time, which
+# cost ~7-10% of training speed when browser and server share 2 cores. So full page
+# runs draw them, and the fragment reruns the page when they are out of date.
+EPOCH_REDRAW_SECONDS = 5.0  # at most this often for new epochs (small data: many a second)
+
+
+@dataclass(frozen=True)
+class EpochsDrawn:
+    """How many epochs of which run the Train page's last full run showed, and when."""
+
+    run_id: str
+    count: int
+    at: float
+
+
+def epochs_drawn(view: RunView, now: float) -> EpochsDrawn:
+    return EpochsDrawn(view.id, len(view.history), now)
+
+
+def epochs_out_of_date(drawn: EpochsDrawn | None, view: RunView, now: float) -> bool:
+    """True when the fragment should rerun the page to show new epochs: at most every
+    EPOCH_REDRAW_SECONDS, because a full run costs the browser more than a fragment run."""
+    if drawn is None or drawn.run_id != view.id:
+        return True
+    return len(view.history) != drawn.count and now - drawn.at >= EPOCH_REDRAW_SECONDS

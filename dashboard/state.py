@@ -6,18 +6,19 @@ the keys and their defaults live in one file.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from dashboard import sessions
+from dashboard import live_progress, sessions
 from dashboard.charts import confusion_cell_from_selection
 from dashboard.datasets import DEFAULT_DATASET, Dataset, load_builtin
 from dashboard.evaluation import Evaluation, evaluate_run
 from dashboard.limits import MAX_UPLOADS_PER_SESSION
 from dashboard.presets import load_preset
 from dashboard.spec import ModelSpec
-from dashboard.training import Run, TrainSettings, collect_garbage_if_idle
+from dashboard.training import Run, RunView, TrainSettings, collect_garbage_if_idle
 
 if TYPE_CHECKING:
     from dashboard.inference import Classifier
@@ -176,6 +177,7 @@ RUNS_KEY = "runs"
 SESSION_QUERY_KEY = "session"
 SESSION_TOKEN_KEY = "session_token"
 FOCUS_RUN_KEY = "train_focus_run"
+EPOCHS_DRAWN_KEY = "train_epochs_drawn"
 
 
 def _script_session_id() -> str | None:
@@ -245,6 +247,17 @@ def set_focus_run(run_id: str) -> None:
     """Show this run live; also picks it in the page's run chooser."""
     st.session_state[FOCUS_RUN_KEY] = run_id
     st.session_state[RUN_CHOICE_KEY] = run_id
+
+
+def remember_epochs_drawn(view: RunView) -> None:
+    """The Train page's full run is about to show these epochs of its live run."""
+    st.session_state[EPOCHS_DRAWN_KEY] = live_progress.epochs_drawn(view, time.monotonic())
+
+
+def epochs_out_of_date(view: RunView) -> bool:
+    """For the live fragment: should it rerun the page to show new epochs?"""
+    drawn = st.session_state.get(EPOCHS_DRAWN_KEY)
+    return live_progress.epochs_out_of_date(drawn, view, time.monotonic())
 
 
 RUN_CHOICE_KEY = "train_run_choice"

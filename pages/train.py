@@ -151,18 +151,6 @@ def live_run() -> None:
         st.error(view.error)
     for note in view.notes:
         st.info(note)
-    if view.history:
-        last = view.history[-1]
-        cols = st.columns(4)
-        cols[0].metric("Training accuracy", f"{last['accuracy']:.2%}")
-        if "val_accuracy" in last:
-            cols[1].metric("Validation accuracy", f"{last['val_accuracy']:.2%}")
-        cols[2].metric("Training loss", f"{last['loss']:.4f}")
-        if "val_loss" in last:
-            cols[3].metric("Validation loss", f"{last['val_loss']:.4f}")
-        st.plotly_chart(
-            charts.epoch_curves_figure(view.history, uirevision=run.id), width="stretch"
-        )
     if view.batches and run.is_active:
         live_curve.live_batch_curve(run.id, view.batches)  # cheap to redraw every second
     elif view.batches:
@@ -171,9 +159,32 @@ def live_run() -> None:
         st.caption("The curves appear after the first batch.")
     if polling and not any(r.is_active for r in state.get_runs()):
         st.rerun()  # a run ended: redraw the whole page once, which stops the polling
+    if run.is_active and state.epochs_out_of_date(view):
+        st.rerun()  # new epochs: the page draws them below, outside this fragment
 
 
+def epoch_results(view: training.RunView) -> None:
+    """The last epoch's metrics and the per-epoch curves, drawn by full page runs only."""
+    if not view.history:
+        return
+    last = view.history[-1]
+    cols = st.columns(4)
+    cols[0].metric("Training accuracy", f"{last['accuracy']:.2%}")
+    if "val_accuracy" in last:
+        cols[1].metric("Validation accuracy", f"{last['val_accuracy']:.2%}")
+    cols[2].metric("Training loss", f"{last['loss']:.4f}")
+    if "val_loss" in last:
+        cols[3].metric("Validation loss", f"{last['val_loss']:.4f}")
+    st.plotly_chart(charts.epoch_curves_figure(view.history, uirevision=view.id), width="stretch")
+
+
+focus = state.get_focus_run()
+focus_view = focus.view() if focus is not None else None
+if focus_view is not None:
+    state.remember_epochs_drawn(focus_view)  # before the fragment, whose check reads it
 live_run()
+if focus_view is not None:
+    epoch_results(focus_view)
 
 # --- all runs --------------------------------------------------------------------------
 st.header("Runs")

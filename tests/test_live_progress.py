@@ -35,3 +35,17 @@ def test_the_bar_is_accessible_clamped_and_escapes_its_text():
     assert "Epoch &lt;1&gt; &amp; more" in bar and "<1>" not in bar
     assert 'aria-valuenow="100"' in progress_bar_html(1.7, "")
     assert "width:0.0%" in progress_bar_html(-1, "")
+
+
+def test_the_page_redraws_new_epochs_at_most_every_few_seconds():
+    from dashboard.live_progress import EPOCH_REDRAW_SECONDS, epochs_drawn, epochs_out_of_date
+
+    drawn = epochs_drawn(view(history=[{"epoch": 1}]), now=100.0)
+    soon, later = 100.0 + EPOCH_REDRAW_SECONDS / 2, 100.0 + EPOCH_REDRAW_SECONDS
+    assert not epochs_out_of_date(drawn, view(history=[{"epoch": 1}]), later)  # nothing new
+    two = view(history=[{"epoch": 1}, {"epoch": 2}])
+    assert not epochs_out_of_date(drawn, two, soon)  # new, but the page ran moments ago
+    assert epochs_out_of_date(drawn, two, later)
+    # Another run, or nothing drawn yet: at once.
+    assert epochs_out_of_date(drawn, view(id="def456", history=[{"epoch": 1}]), soon)
+    assert epochs_out_of_date(None, two, soon)
