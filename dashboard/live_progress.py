@@ -50,29 +50,38 @@ def progress_bar_html(fraction: float, text: str) -> str:
 
 
 # --- what the 1-second fragment leaves to full page runs ---------------------------
-# The per-epoch metrics and Plotly chart change once an epoch. Sent again every
-# second from the fragment, Plotly rebuilt the chart in the browser each time, which
-# cost ~7-10% of training speed when browser and server share 2 cores. So full page
-# runs draw them, and the fragment reruns the page when they are out of date.
+# Every element the fragment sends is rendered again in the browser each second, and
+# when browser and server share 2 cores that is taken from training: re-sending the
+# per-epoch Plotly chart cost ~7-10% of training speed. So the fragment sends only
+# what moves (progress bar, live curve). Full page runs draw the rest (heading,
+# notes, Stop, epoch metrics and chart), and the fragment reruns the page when
+# that is out of date.
 EPOCH_REDRAW_SECONDS = 5.0  # at most this often for new epochs (small data: many a second)
 
 
 @dataclass(frozen=True)
-class EpochsDrawn:
-    """How many epochs of which run the Train page's last full run showed, and when."""
+class PageDrawn:
+    """What the Train page's last full run showed of its live run, and when."""
 
     run_id: str
-    count: int
+    status: str
+    notes: int
+    epochs: int
     at: float
 
 
-def epochs_drawn(view: RunView, now: float) -> EpochsDrawn:
-    return EpochsDrawn(view.id, len(view.history), now)
+def page_drawn(view: RunView, now: float) -> PageDrawn:
+    return PageDrawn(view.id, view.status, len(view.notes), len(view.history), now)
 
 
-def epochs_out_of_date(drawn: EpochsDrawn | None, view: RunView, now: float) -> bool:
-    """True when the fragment should rerun the page to show new epochs: at most every
-    EPOCH_REDRAW_SECONDS, because a full run costs the browser more than a fragment run."""
-    if drawn is None or drawn.run_id != view.id:
+def page_out_of_date(drawn: PageDrawn | None, view: RunView, now: float) -> bool:
+    """True when the fragment should rerun the whole page: at once for another run,
+    status or note; for new epochs at most every EPOCH_REDRAW_SECONDS, because a full
+    run costs the browser more than a fragment run."""
+    if drawn is None or (drawn.run_id, drawn.status, drawn.notes) != (
+        view.id,
+        view.status,
+        len(view.notes),
+    ):
         return True
-    return len(view.history) != drawn.count and now - drawn.at >= EPOCH_REDRAW_SECONDS
+    return len(view.history) != drawn.epochs and now - drawn.at >= EPOCH_REDRAW_SECONDS

@@ -177,7 +177,7 @@ RUNS_KEY = "runs"
 SESSION_QUERY_KEY = "session"
 SESSION_TOKEN_KEY = "session_token"
 FOCUS_RUN_KEY = "train_focus_run"
-EPOCHS_DRAWN_KEY = "train_epochs_drawn"
+PAGE_DRAWN_KEY = "train_page_drawn"
 
 
 def _script_session_id() -> str | None:
@@ -249,15 +249,15 @@ def set_focus_run(run_id: str) -> None:
     st.session_state[RUN_CHOICE_KEY] = run_id
 
 
-def remember_epochs_drawn(view: RunView) -> None:
-    """The Train page's full run is about to show these epochs of its live run."""
-    st.session_state[EPOCHS_DRAWN_KEY] = live_progress.epochs_drawn(view, time.monotonic())
+def remember_page_drawn(view: RunView) -> None:
+    """The Train page's full run is about to show this state of its live run."""
+    st.session_state[PAGE_DRAWN_KEY] = live_progress.page_drawn(view, time.monotonic())
 
 
-def epochs_out_of_date(view: RunView) -> bool:
-    """For the live fragment: should it rerun the page to show new epochs?"""
-    drawn = st.session_state.get(EPOCHS_DRAWN_KEY)
-    return live_progress.epochs_out_of_date(drawn, view, time.monotonic())
+def page_out_of_date(view: RunView) -> bool:
+    """For the live fragment: should it rerun the page to show what changed?"""
+    drawn = st.session_state.get(PAGE_DRAWN_KEY)
+    return live_progress.page_out_of_date(drawn, view, time.monotonic())
 
 
 RUN_CHOICE_KEY = "train_run_choice"

@@ -124,14 +124,9 @@ runs = state.get_runs()
 polling = any(r.is_active for r in runs)
 
 
-@st.fragment(run_every=1.0 if polling else None)
-def live_run() -> None:
-    """Redrawn every second while a run is queued or training."""
-    run = state.get_focus_run()
-    if run is None:
-        st.info("No runs yet: choose the settings above and press **Start training**.")
-        return
-    view = run.view()
+def run_header(run: training.Run, view: training.RunView) -> None:
+    """The live run's heading, Stop, error and notes: they change with its status or
+    notes, and the fragment reruns the page when those change."""
     icon = run_compare.STATUS_ICONS.get(view.status, "")
     st.subheader(f"{icon} Run {run.id}: {view.status}")
     where = f" · trains on {view.devices_text}" if view.devices_text else ""
@@ -139,18 +134,28 @@ def live_run() -> None:
         f"{run_compare.spec_summary(run.spec)} on {run.dataset_name} · "
         f"{run.train_settings.summary()}{where}"
     )
-    if view.status == "queued" and view.queue_position:
-        st.info(
-            f"Waiting for a free slot: number {view.queue_position} in the queue "
-            f"({QUEUE.limit} runs train at once on this server)."
-        )
-    st.html(live_progress.progress_bar_html(view.fraction, live_progress.progress_text(view)))
     if run.is_active:
         st.button("Stop", key=f"stop_{run.id}", on_click=run.stop, icon=":material/stop:")
     if view.error:
         st.error(view.error)
     for note in view.notes:
         st.info(note)
+
+
+@st.fragment(run_every=1.0 if polling else None)
+def live_run() -> None:
+    """Redrawn every second while a run is queued or training: only what moves."""
+    run = state.get_focus_run()
+    if run is None:
+        st.info("No runs yet: choose the settings above and press **Start training**.")
+        return
+    view = run.view()
+    if view.status == "queued" and view.queue_position:
+        st.info(
+            f"Waiting for a free slot: number {view.queue_position} in the queue "
+            f"({QUEUE.limit} runs train at once on this server)."
+        )
+    st.html(live_progress.progress_bar_html(view.fraction, live_progress.progress_text(view)))
     if view.batches and run.is_active:
         live_curve.live_batch_curve(run.id, view.batches)  # cheap to redraw every second
     elif view.batches:
@@ -159,8 +164,8 @@ def live_run() -> None:
         st.caption("The curves appear after the first batch.")
     if polling and not any(r.is_active for r in state.get_runs()):
         st.rerun()  # a run ended: redraw the whole page once, which stops the polling
-    if run.is_active and state.epochs_out_of_date(view):
-        st.rerun()  # new epochs: the page draws them below, outside this fragment
+    if run.is_active and state.page_out_of_date(view):
+        st.rerun()  # the heading, notes or epochs changed: the full page draws them
 
 
 def epoch_results(view: training.RunView) -> None:
@@ -180,8 +185,9 @@ def epoch_results(view: training.RunView) -> None:
 
 focus = state.get_focus_run()
 focus_view = focus.view() if focus is not None else None
-if focus_view is not None:
-    state.remember_epochs_drawn(focus_view)  # before the fragment, whose check reads it
+if focus is not None and focus_view is not None:
+    state.remember_page_drawn(focus_view)  # before the fragment, whose check reads it
+    run_header(focus, focus_view)
 live_run()
 if focus_view is not None:
     epoch_results(focus_view)

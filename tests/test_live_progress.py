@@ -37,15 +37,20 @@ def test_the_bar_is_accessible_clamped_and_escapes_its_text():
     assert "width:0.0%" in progress_bar_html(-1, "")
 
 
-def test_the_page_redraws_new_epochs_at_most_every_few_seconds():
-    from dashboard.live_progress import EPOCH_REDRAW_SECONDS, epochs_drawn, epochs_out_of_date
+def test_the_page_redraws_at_once_for_a_new_status_and_every_few_seconds_for_epochs():
+    from dashboard.live_progress import EPOCH_REDRAW_SECONDS, page_drawn, page_out_of_date
 
-    drawn = epochs_drawn(view(history=[{"epoch": 1}]), now=100.0)
+    drawn = page_drawn(view(history=[{"epoch": 1}]), now=100.0)
     soon, later = 100.0 + EPOCH_REDRAW_SECONDS / 2, 100.0 + EPOCH_REDRAW_SECONDS
-    assert not epochs_out_of_date(drawn, view(history=[{"epoch": 1}]), later)  # nothing new
+    assert not page_out_of_date(drawn, view(history=[{"epoch": 1}]), later)  # nothing new
     two = view(history=[{"epoch": 1}, {"epoch": 2}])
-    assert not epochs_out_of_date(drawn, two, soon)  # new, but the page ran moments ago
-    assert epochs_out_of_date(drawn, two, later)
-    # Another run, or nothing drawn yet: at once.
-    assert epochs_out_of_date(drawn, view(id="def456", history=[{"epoch": 1}]), soon)
-    assert epochs_out_of_date(None, two, soon)
+    assert not page_out_of_date(drawn, two, soon)  # new, but the page ran moments ago
+    assert page_out_of_date(drawn, two, later)
+    # Another status, note or run, or nothing drawn yet: at once.
+    for changed in (
+        view(status="stopped", history=[{"epoch": 1}]),
+        view(notes=["Trains on 2 devices."], history=[{"epoch": 1}]),
+        view(id="def456", history=[{"epoch": 1}]),
+    ):
+        assert page_out_of_date(drawn, changed, soon), changed
+    assert page_out_of_date(None, two, soon)
