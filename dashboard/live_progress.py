@@ -1,4 +1,5 @@
-"""The live run's progress line and bar, as the Train page redraws them every second.
+"""The live run's progress line and bar, as the Train page redraws them every second,
+and when that page's 1-second fragment should rerun the whole page.
 
 Streamlit's st.progress animates every change with a CSS transition; redrawn each
 second beside a training run, that animation cost the browser ~75 ms of CPU per

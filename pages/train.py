@@ -184,12 +184,12 @@ def epoch_results(view: training.RunView) -> None:
 
 
 focus = state.get_focus_run()
-focus_view = focus.view() if focus is not None else None
-if focus is not None and focus_view is not None:
+if focus is not None:
+    focus_view = focus.view()
     state.remember_page_drawn(focus_view)  # before the fragment, whose check reads it
     run_header(focus, focus_view)
 live_run()
-if focus_view is not None:
+if focus is not None:
     epoch_results(focus_view)
 
 # --- all runs --------------------------------------------------------------------------
