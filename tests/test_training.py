@@ -290,8 +290,7 @@ def test_the_input_pipeline_yields_each_split_image_once_per_epoch_without_autot
     assert sorted(images(first) + images(validation)) == images([everything])
     assert [x[0].tobytes() for x in first] != [x[0].tobytes() for x in second]  # reshuffled
     # Each image keeps its own label, in both splits.
-    scaled = digits.x_train.astype(np.float32) / 255.0
-    label_of = {x.tobytes(): y for x, y in zip(scaled, digits.y_train, strict=True)}
+    label_of = {x.tobytes(): y for x, y in zip(everything, digits.y_train, strict=True)}
     for pipeline in (data.train, data.validation):
         for x, y in pipeline.take(2):
             assert [label_of[image.tobytes()] for image in x.numpy()] == list(y.numpy())
