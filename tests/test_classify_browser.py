@@ -47,7 +47,4 @@ def test_upload_a_png_and_draw_a_digit(app_url, page, mnist_path, artifacts_dir:
     page.mouse.up()
     page.get_by_text("Prediction: 1 (").wait_for(timeout=60_000)
     page.screenshot(path=str(artifacts_dir / "classify-draw.png"), full_page=True)
-    # Offline, the page icon (:material/grid_on: of streamlit_app.py) cannot be fetched from
-    # fonts.gstatic.com; that is the app's favicon, not this page. Anything else fails.
-    errors = [e for e in page_errors(page) if "ERR_NAME_NOT_RESOLVED" not in e]
-    assert not errors, errors
+    assert page_errors(page) == []
