@@ -164,8 +164,10 @@ def live_run() -> None:
         st.caption("The curves appear after the first batch.")
     if polling and not any(r.is_active for r in state.get_runs()):
         st.rerun()  # a run ended: redraw the whole page once, which stops the polling
-    if run.is_active and state.page_out_of_date(view):
-        st.rerun()  # the heading, notes or epochs changed: the full page draws them
+    if state.page_out_of_date(view):
+        # The heading, notes or epochs changed (also when this run ended while another
+        # still trains): the full page draws them.
+        st.rerun()
 
 
 def epoch_results(view: training.RunView) -> None:
