@@ -89,6 +89,7 @@ function ticks(lo, hi, count) {
 }
 
 function label(value, percent) {
+  if (value === null) return "not a number"; // a NaN or infinite loss
   if (percent) return `${(value * 100).toFixed(value < 0.1 ? 1 : 0)}%`;
   return Math.abs(value) >= 1000 ? value.toLocaleString() : String(+value.toPrecision(3));
 }
