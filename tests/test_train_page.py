@@ -94,6 +94,12 @@ def test_stop_from_the_page_keeps_a_model_that_predicts():
     assert 3 <= len(sent["x"]) <= len(run.batches)
     assert sent["y"][0] == pytest.approx(run.batches[0]["loss"], rel=1e-4)
     assert sent["summary"].startswith(f"Training loss per batch, {len(sent['x'])} batches")
+    # The per-epoch chart is there from the start, empty until the first epoch ends.
+    (epoch_chart,) = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    assert not epoch_chart["data"] and not at.metric
+    assert [a["text"] for a in epoch_chart["layout"]["annotations"]][-1] == (
+        "Each epoch's loss and accuracy appear here when the epoch ends."
+    )
     at.button(key=f"stop_{run.id}").click().run()
     assert run.wait(120)
     at.run()
