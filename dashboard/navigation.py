@@ -69,7 +69,8 @@ def start_page() -> None:
        (pinned in requirements.txt); tests/test_navigation.py fails if it changes.
     2. Keep Streamlit's after-run cleanup from stalling training (see
        streamlit_cleanup.py); installing is idempotent and cheap.
-    3. Keep this tab's session token in the URL, so a reload finds its runs.
+    3. Keep this tab's session token in the URL, so a reload finds its runs and
+       the rest of its work (state.restore_kept_work).
     """
     import streamlit as st
     from streamlit.runtime.pages_manager import PagesManager
@@ -81,3 +82,4 @@ def start_page() -> None:
         st.rerun()
     streamlit_cleanup.install()
     state.session_token()
+    state.restore_kept_work()

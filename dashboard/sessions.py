@@ -2,8 +2,10 @@
 
 A reload (F5) starts a new Streamlit session, so runs cannot live in
 st.session_state alone. Each tab gets an unguessable token that state.py keeps
-in the URL query (`?session=...`); the runs live here under that token. A model's
-share link never carries it (the build page builds links from the bare URL).
+in the URL query (`?session=...`); the runs live here under that token, and so
+does the tab's other work (the model being built, the chosen and uploaded data,
+the Train settings: see state._keep). A model's share link never carries the
+token (the build page builds links from the bare URL).
 
 A session has ended for good when none of the Streamlit sessions that used its
 token is connected and none was seen for `ttl` seconds (CNNLAB_SESSION_TTL, 15
@@ -38,6 +40,7 @@ def valid_token(value: Any) -> bool:
 @dataclass
 class _Entry:
     runs: dict[str, Any] = field(default_factory=dict)
+    kept: dict[str, Any] = field(default_factory=dict)  # session-state key -> value
     last_seen: float = field(default_factory=time.monotonic)
     session_ids: set[str] = field(default_factory=set)
 
@@ -55,7 +58,8 @@ def _streamlit_session_is_connected(session_id: str) -> bool:
 
 
 class SessionStore:
-    """Token -> that browser session's runs (a dict run id -> Run), thread-safe."""
+    """Token -> that browser session's runs (a dict run id -> Run) and kept work,
+    thread-safe."""
 
     def __init__(
         self,
@@ -76,6 +80,11 @@ class SessionStore:
         """The token's runs; the same dict object on every call, so edits are shared."""
         with self._lock:
             return self._entries.setdefault(token, _Entry()).runs
+
+    def kept(self, token: str) -> dict[str, Any]:
+        """The token's other work to keep across reloads; shared like runs()."""
+        with self._lock:
+            return self._entries.setdefault(token, _Entry()).kept
 
     def touch(self, token: str, session_id: str | None = None) -> None:
         """The session with this token is alive now (called on every script run)."""
@@ -111,6 +120,7 @@ class SessionStore:
                 if stop is not None:
                     stop()
             entry.runs.clear()  # st.session_state may still hold this dict: empty it
+            entry.kept.clear()
         if ended:
             from dashboard.training import collect_garbage_if_idle
 

@@ -31,12 +31,12 @@ DEFAULT_PRESET = "default"
 def get_spec() -> ModelSpec:
     """The model being built; starts as the default preset."""
     if SPEC_KEY not in st.session_state:
-        st.session_state[SPEC_KEY] = load_preset(DEFAULT_PRESET)
+        _keep(SPEC_KEY, load_preset(DEFAULT_PRESET))  # edited in place from now on
     return st.session_state[SPEC_KEY]
 
 
 def set_spec(spec: ModelSpec) -> None:
-    st.session_state[SPEC_KEY] = spec
+    _keep(SPEC_KEY, spec)
 
 
 def get_batch_size() -> int:
@@ -44,7 +44,7 @@ def get_batch_size() -> int:
 
 
 def set_batch_size(batch_size: int) -> None:
-    st.session_state[BATCH_SIZE_KEY] = int(batch_size)
+    _keep(BATCH_SIZE_KEY, int(batch_size))
 
 
 # --- build page -------------------------------------------------------------------
@@ -119,7 +119,7 @@ def get_dataset() -> Dataset | None:
 
 
 def set_dataset(dataset: Dataset) -> None:
-    st.session_state[DATASET_KEY] = dataset
+    _keep(DATASET_KEY, dataset)
 
 
 def get_dataset_or_default() -> Dataset:
@@ -142,7 +142,9 @@ def get_uploads() -> dict[str, Dataset]:
 def add_upload(dataset: Dataset) -> None:
     """Keep an upload in this session (replacing one of the same name); the oldest goes
     once there are more than limits.MAX_UPLOADS_PER_SESSION."""
-    uploads = st.session_state.setdefault(UPLOADS_KEY, {})
+    if UPLOADS_KEY not in st.session_state:
+        _keep(UPLOADS_KEY, {})  # edited in place from now on
+    uploads = st.session_state[UPLOADS_KEY]
     uploads.pop(dataset.name, None)
     uploads[dataset.name] = dataset
     while len(uploads) > MAX_UPLOADS_PER_SESSION:
@@ -201,6 +203,29 @@ def session_token() -> str:
     return token
 
 
+# The tab's other work (the model being built, the chosen and uploaded data, the
+# Train settings, the run shown live, the Convolution page's image) is kept beside
+# its runs, so a reload finds that too. Every setter of such a value goes through
+# _keep; values edited in place (the spec, the uploads) are the kept objects.
+KEPT_RESTORED_KEY = "kept_work_restored"
+
+
+def _keep(key: str, value: Any) -> None:
+    """Set a session-state value that a reload of this tab must find again."""
+    st.session_state[key] = value
+    sessions.STORE.kept(session_token())[key] = value
+
+
+def restore_kept_work() -> None:
+    """On a Streamlit session's first run, bring back what this tab's token kept (after
+    a reload); values this session already has win."""
+    if st.session_state.get(KEPT_RESTORED_KEY):
+        return
+    st.session_state[KEPT_RESTORED_KEY] = True
+    for key, value in sessions.STORE.kept(session_token()).items():
+        st.session_state.setdefault(key, value)
+
+
 def _runs() -> dict[str, Run]:
     store = sessions.STORE.runs(session_token())
     local = st.session_state.get(RUNS_KEY)
@@ -245,7 +270,7 @@ def get_focus_run() -> Run | None:
 
 def set_focus_run(run_id: str) -> None:
     """Show this run live; also picks it in the page's run chooser."""
-    st.session_state[FOCUS_RUN_KEY] = run_id
+    _keep(FOCUS_RUN_KEY, run_id)
     st.session_state[RUN_CHOICE_KEY] = run_id
 
 
@@ -271,7 +296,7 @@ def prepare_run_choice(run_ids: list[str]) -> None:
 
 
 def on_run_choice() -> None:
-    st.session_state[FOCUS_RUN_KEY] = st.session_state[RUN_CHOICE_KEY]
+    _keep(FOCUS_RUN_KEY, st.session_state[RUN_CHOICE_KEY])
 
 
 # --- train page settings ----------------------------------------------------------
@@ -280,6 +305,7 @@ def on_run_choice() -> None:
 TRAIN_SETTINGS_KEY = "train_settings"
 TRAIN_WIDGET_PREFIX = "train_w_"
 TRAIN_DATASET_KEY = "train_dataset_choice"
+KEPT_TRAIN_DATASET_KEY = "_kept_dataset"  # the widget's value outlives the widget here
 
 
 def get_train_settings() -> TrainSettings:
@@ -294,11 +320,13 @@ def restore_train_widgets() -> None:
     """Give every settings widget its kept value before the widgets are drawn."""
     for name, value in get_train_settings().to_dict().items():
         st.session_state.setdefault(train_widget_key(name), value)
-    st.session_state.setdefault(TRAIN_DATASET_KEY, st.session_state.get("_kept_dataset", "digits"))
+    st.session_state.setdefault(
+        TRAIN_DATASET_KEY, st.session_state.get(KEPT_TRAIN_DATASET_KEY, "digits")
+    )
 
 
 def keep_train_dataset_choice() -> None:
-    st.session_state["_kept_dataset"] = st.session_state.get(TRAIN_DATASET_KEY)
+    _keep(KEPT_TRAIN_DATASET_KEY, st.session_state.get(TRAIN_DATASET_KEY))
 
 
 def train_settings_from_widgets() -> TrainSettings:
@@ -309,7 +337,7 @@ def train_settings_from_widgets() -> TrainSettings:
         if train_widget_key(name) in st.session_state
     }
     settings = TrainSettings.from_dict(values)
-    st.session_state[TRAIN_SETTINGS_KEY] = settings
+    _keep(TRAIN_SETTINGS_KEY, settings)
     return settings
 
 
@@ -373,7 +401,7 @@ def get_conv_upload() -> tuple[str, object] | None:
 
 
 def set_conv_upload(name: str, image: object) -> None:
-    st.session_state[CONV_UPLOAD_KEY] = (name, image)
+    _keep(CONV_UPLOAD_KEY, (name, image))
 
 
 def conv_step_cell(n_cells: int) -> int:

@@ -68,6 +68,17 @@ def artifacts_dir() -> Path:
     return ARTIFACTS
 
 
+def reload_tab(at, page: str, timeout: float = 120):
+    """What F5 does to the tab behind AppTest `at`: a new Streamlit session of `page`
+    whose URL carries the same session token."""
+    from streamlit.testing.v1 import AppTest
+
+    token = at.query_params["session"]
+    reloaded = AppTest.from_file(page, default_timeout=timeout)
+    reloaded.query_params["session"] = token[0] if isinstance(token, list) else token
+    return reloaded.run()
+
+
 # --- live server and browser -------------------------------------------------
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import reload_tab
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -182,6 +183,13 @@ def test_a_session_keeps_its_latest_uploads(cifar_zip):
         "Your upload: c",
         "Your upload: d",
     ]
+
+
+def test_a_reload_keeps_the_uploads_and_the_chosen_dataset(cifar_zip):
+    at = upload(start(), "pets.zip", cifar_zip)
+    reloaded = reload_tab(at, PAGE, timeout=60)
+    assert shown(reloaded)["header"] == "Current dataset: pets"
+    assert "Your upload: pets" in widget(reloaded.selectbox, "Dataset").options
 
 
 def test_another_session_never_sees_an_upload(cifar_zip):

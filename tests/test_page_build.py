@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import reload_tab
 from streamlit.testing.v1 import AppTest
 
 from dashboard.presets import load_preset, preset_names
@@ -78,6 +79,15 @@ def test_duplicate_and_delete_follow_the_selected_layer():
     next(b for b in at.sidebar.button if b.key and b.key.startswith("delete")).click()
     at.run()
     assert list(table(at)["Layer"])[1:5] == ["Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D"]
+
+
+def test_a_reload_keeps_the_model_being_built():
+    at = open_page()
+    at = add_layer(at, "Conv2D")
+    edited = list(table(at)["Layer"])
+    reloaded = reload_tab(at, PAGE, timeout=30)
+    assert not reloaded.exception
+    assert list(table(reloaded)["Layer"]) == edited
 
 
 def test_impossible_layer_shows_message_with_formula():

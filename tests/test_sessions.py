@@ -28,6 +28,9 @@ def test_each_token_has_its_own_runs_and_keeps_them():
     # A reload comes back with the same token and finds the same dict.
     assert store.runs(a) is store.runs(a)
     assert store.runs(a) == {"r1": "run one"}
+    # The tab's other work is kept the same way.
+    store.kept(a)["spec"] = "the model being built"
+    assert store.kept(b) == {} and store.kept(a) is store.kept(a)
 
 
 def test_a_session_gone_longer_than_the_ttl_stops_its_runs_and_frees_them():
@@ -38,6 +41,8 @@ def test_a_session_gone_longer_than_the_ttl_stops_its_runs_and_frees_them():
     store.touch(gone, "tab-1")
     runs = store.runs(gone)
     runs[run.id] = run
+    kept = store.kept(gone)
+    kept["dataset"] = digits
     store.touch(alive, "tab-2")
     time.sleep(0.3)
     store.touch(alive)  # this one still sends reruns
@@ -45,7 +50,7 @@ def test_a_session_gone_longer_than_the_ttl_stops_its_runs_and_frees_them():
     assert run.stop_requested
     assert run.wait(120)
     assert run.status in ("stopped", "done")
-    assert runs == {}  # whoever still holds the dict holds nothing
+    assert runs == {} and kept == {}  # whoever still holds the dicts holds nothing
     assert store.tokens() == [alive]
 
 

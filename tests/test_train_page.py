@@ -15,6 +15,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+from conftest import reload_tab
 from streamlit.testing.v1 import AppTest
 
 from dashboard import run_compare, training
@@ -121,19 +122,18 @@ def test_two_sessions_never_see_each_others_runs():
     assert second.session_state["session_token"] != first.session_state["session_token"]
 
 
-def test_a_reload_with_the_session_link_finds_the_runs():
+def test_a_reload_with_the_session_link_finds_the_runs_and_the_settings():
     at = page()
-    digits = load_builtin("digits")
-    done = training.start_run(load_preset("default"), digits, TrainSettings(epochs=1))
+    done = start(at, epochs=2, optimizer="sgd", batch_size=256)
     assert done.wait(300)
-    at.session_state["runs"] = {done.id: done}
-    at.run()
-    token = at.query_params["session"]
-    token = token[0] if isinstance(token, list) else token
-    reloaded = AppTest.from_file(PAGE, default_timeout=120)
-    reloaded.query_params["session"] = token
-    reloaded.run()
+    at.selectbox(key="train_dataset_choice").set_value("shapes").run()
+    reloaded = reload_tab(at, PAGE)
     assert [r.id for r in runs_of(reloaded)] == [done.id]
+    assert f"Run {done.id}: done" in reloaded.subheader[0].value
+    assert reloaded.number_input(key="train_w_epochs").value == 2
+    assert reloaded.selectbox(key="train_w_optimizer").value == "sgd"
+    assert reloaded.select_slider(key="train_w_batch_size").value == 256
+    assert reloaded.selectbox(key="train_dataset_choice").value == "shapes"
     stranger = AppTest.from_file(PAGE, default_timeout=120)
     stranger.query_params["session"] = "not-a-valid-token"
     stranger.run()
