@@ -170,14 +170,14 @@ def live_run() -> None:
         st.rerun()
 
 
-def epoch_results(run: training.Run, view: training.RunView) -> None:
+def epoch_results(view: training.RunView) -> None:
     """The last epoch's metrics and the per-epoch curves, drawn by full page runs only.
 
-    An active run shows the empty chart from its start: the browser then loads
-    Plotly's code (~1.5 s of CPU the first time) while TensorFlow prepares, instead
-    of in the middle of epoch 2, where it took ~10% of that epoch's speed.
+    A queued or training run shows the empty chart from its start: the browser then
+    loads Plotly's code (~1.5 s of CPU the first time) while TensorFlow prepares,
+    instead of early in epoch 2 (~5% of that epoch's speed in bench/train_throughput.py).
     """
-    if not view.history and not run.is_active:
+    if not view.history and view.status not in training.ACTIVE_STATUSES:
         return
     if view.history:
         last = view.history[-1]
@@ -198,7 +198,7 @@ if focus is not None:
     run_header(focus, focus_view)
 live_run()
 if focus is not None:
-    epoch_results(focus, focus_view)
+    epoch_results(focus_view)
 
 # --- all runs --------------------------------------------------------------------------
 st.header("Runs")
