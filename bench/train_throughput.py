@@ -9,7 +9,7 @@
    `model.fit(verbose=0)` for 2 epochs and takes epoch 2's images/s the same way
    (training images over the training part of the epoch, from its first batch),
    in a fresh process before and after the app; the ratio uses their mean.
-5. Does this BENCH_ROUNDS times (default 3) and reports the median ratio and the
+5. Does this BENCH_ROUNDS times (default 5) and reports the median ratio and the
    highest peak RSS: on a shared machine one round's ratio varied from 0.82 to 1.10.
 
 Targets: ratio >= 0.95, peak RSS <= 1.0 GB. Last line: ratio=<n> peak_rss_mb=<n>
@@ -33,7 +33,7 @@ DATA_DIR = Path(os.environ.get("CNNLAB_DATA_DIR", ROOT.parent / "shared" / "data
 os.environ["CNNLAB_DATA_DIR"] = str(DATA_DIR)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 EPOCHS = 2
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 
 
 def peak_rss_mb(pid: int) -> float:
