@@ -187,7 +187,9 @@ def _epoch_curves_figure(rows: tuple[tuple[tuple[str, float], ...], ...], uirevi
             )
         fig.update_xaxes(title_text="epoch", dtick=1, row=1, col=col)
         _metric_axes(fig, metric, 1, col)
-    if not history:
+    if not history:  # no axes to read yet: just the titles and when the points come
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
         fig.add_annotation(
             text=NO_EPOCHS_YET, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False
         )

@@ -77,12 +77,15 @@ def page_drawn(view: RunView, now: float) -> PageDrawn:
 
 def page_out_of_date(drawn: PageDrawn | None, view: RunView, now: float) -> bool:
     """True when the fragment should rerun the whole page: at once for another run,
-    status or note; for new epochs at most every EPOCH_REDRAW_SECONDS, because a full
-    run costs the browser more than a fragment run."""
+    status, note or the first epoch (the chart stops saying "when the epoch ends");
+    for later epochs at most every EPOCH_REDRAW_SECONDS, because a full run costs the
+    browser more than a fragment run."""
     if drawn is None or (drawn.run_id, drawn.status, drawn.notes) != (
         view.id,
         view.status,
         len(view.notes),
     ):
         return True
-    return len(view.history) != drawn.epochs and now - drawn.at >= EPOCH_REDRAW_SECONDS
+    if len(view.history) == drawn.epochs:
+        return False
+    return drawn.epochs == 0 or now - drawn.at >= EPOCH_REDRAW_SECONDS

@@ -37,7 +37,7 @@ def test_the_bar_is_accessible_clamped_and_escapes_its_text():
     assert "width:0.0%" in progress_bar_html(-1, "")
 
 
-def test_the_page_redraws_at_once_for_a_new_status_and_every_few_seconds_for_epochs():
+def test_the_page_redraws_at_once_for_a_new_status_or_the_first_epoch_and_every_few_seconds_after():
     from dashboard.live_progress import EPOCH_REDRAW_SECONDS, page_drawn, page_out_of_date
 
     drawn = page_drawn(view(history=[{"epoch": 1}]), now=100.0)
@@ -54,3 +54,5 @@ def test_the_page_redraws_at_once_for_a_new_status_and_every_few_seconds_for_epo
     ):
         assert page_out_of_date(drawn, changed, soon), changed
     assert page_out_of_date(None, two, soon)
+    # The first epoch at once: until then the chart says the points come when it ends.
+    assert page_out_of_date(page_drawn(view(), now=100.0), view(history=[{"epoch": 1}]), soon)
