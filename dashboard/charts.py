@@ -152,8 +152,8 @@ def epoch_curves_figure(history: list[dict[str, float]], uirevision: str = "") -
     `uirevision` (e.g. the run id) keeps the user's zoom while the chart refreshes.
     The Train page redraws it every second while only an epoch's end changes it, so
     figures are memoized by their content (building one takes ~25 ms of the GIL,
-    which the training thread needs). With no epochs yet, the axes are empty and
-    say when the points come.
+    which the training thread needs). With no epochs yet, it shows only the titles
+    and says when the points come.
     """
     rows = tuple(tuple(sorted(row.items())) for row in history)
     return _epoch_curves_figure(rows, uirevision)
