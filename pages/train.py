@@ -121,7 +121,13 @@ if start and dataset is not None:
 
 # --- the live run ------------------------------------------------------------------
 runs = state.get_runs()
-polling = any(r.is_active for r in runs)
+focus = state.get_focus_run()
+focus_view = focus.view() if focus is not None else None
+# Poll by the same snapshot the heading shows: a page that says "done" but still polled
+# once more reran the page the user had gone to next (broken images on Evaluate in CI).
+polling = any(r.is_active for r in runs if r is not focus) or (
+    focus_view is not None and focus_view.status in training.ACTIVE_STATUSES
+)
 
 
 def run_header(run: training.Run, view: training.RunView) -> None:
@@ -191,13 +197,11 @@ def epoch_results(view: training.RunView) -> None:
     st.plotly_chart(charts.epoch_curves_figure(view.history, uirevision=view.id), width="stretch")
 
 
-focus = state.get_focus_run()
-if focus is not None:
-    focus_view = focus.view()
+if focus_view is not None:
     state.remember_page_drawn(focus_view)  # before the fragment, whose check reads it
     run_header(focus, focus_view)
 live_run()
-if focus is not None:
+if focus_view is not None:
     epoch_results(focus_view)
 
 # --- all runs --------------------------------------------------------------------------
