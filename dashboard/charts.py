@@ -143,17 +143,13 @@ def _metric_axes(fig: go.Figure, metric: str, row: int | None = None, col: int |
         fig.update_yaxes(tickformat=".0%", row=row, col=col)
 
 
-NO_EPOCHS_YET = "Each epoch's loss and accuracy appear here when the epoch ends."
-
-
 def epoch_curves_figure(history: list[dict[str, float]], uirevision: str = "") -> go.Figure:
     """Loss and accuracy per epoch, training against validation, side by side.
 
     `uirevision` (e.g. the run id) keeps the user's zoom while the chart refreshes.
-    The Train page redraws it every second while only an epoch's end changes it, so
-    figures are memoized by their content (building one takes ~25 ms of the GIL,
-    which the training thread needs). With no epochs yet, it shows only the titles
-    and says when the points come.
+    The Train page draws it on every full run (each widget change) while the run it
+    shows stays the same, so figures are memoized by their content (building one
+    takes ~25 ms of the GIL, which a training thread may need).
     """
     rows = tuple(tuple(sorted(row.items())) for row in history)
     return _epoch_curves_figure(rows, uirevision)
@@ -187,12 +183,6 @@ def _epoch_curves_figure(rows: tuple[tuple[tuple[str, float], ...], ...], uirevi
             )
         fig.update_xaxes(title_text="epoch", dtick=1, row=1, col=col)
         _metric_axes(fig, metric, 1, col)
-    if not history:  # no axes to read yet: just the titles and when the points come
-        fig.update_xaxes(visible=False)
-        fig.update_yaxes(visible=False)
-        fig.add_annotation(
-            text=NO_EPOCHS_YET, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False
-        )
     fig.update_layout(
         height=320, margin={"t": 40, "b": 40, "l": 50, "r": 10}, uirevision=uirevision
     )

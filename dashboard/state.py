@@ -6,7 +6,6 @@ the keys and their defaults live in one file.
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 import streamlit as st
@@ -276,13 +275,13 @@ def set_focus_run(run_id: str) -> None:
 
 def remember_page_drawn(view: RunView) -> None:
     """The Train page's full run is about to show this state of its live run."""
-    st.session_state[PAGE_DRAWN_KEY] = live_progress.page_drawn(view, time.monotonic())
+    st.session_state[PAGE_DRAWN_KEY] = live_progress.page_drawn(view)
 
 
 def page_out_of_date(view: RunView) -> bool:
     """For the live fragment: should it rerun the page to show what changed?"""
     drawn = st.session_state.get(PAGE_DRAWN_KEY)
-    return live_progress.page_out_of_date(drawn, view, time.monotonic())
+    return live_progress.page_out_of_date(drawn, view)
 
 
 RUN_CHOICE_KEY = "train_run_choice"

@@ -4,7 +4,7 @@ import streamlit as st
 
 from dashboard import (
     charts,
-    live_curve,
+    live_charts,
     live_progress,
     run_compare,
     state,
@@ -148,6 +148,24 @@ def run_header(run: training.Run, view: training.RunView) -> None:
         st.info(note)
 
 
+def finished_run_charts(view: training.RunView) -> None:
+    """A finished run's last epoch metrics and its interactive Plotly charts, drawn by
+    full page runs only: the fragment may poll every second for another run."""
+    if view.history:
+        for col, (label, value) in zip(
+            st.columns(4), live_progress.epoch_metrics(view.history[-1]), strict=False
+        ):
+            col.metric(label, value)
+    if view.batches:
+        st.plotly_chart(
+            charts.batch_curve_figure(view.batches, uirevision=view.id), width="stretch"
+        )
+    if view.history:
+        st.plotly_chart(
+            charts.epoch_curves_figure(view.history, uirevision=view.id), width="stretch"
+        )
+
+
 @st.fragment(run_every=1.0 if polling else None)
 def live_run() -> None:
     """Redrawn every second while a run is queued or training: only what moves."""
@@ -161,48 +179,27 @@ def live_run() -> None:
             f"Waiting for a free slot: number {view.queue_position} in the queue "
             f"({QUEUE.limit} runs train at once on this server)."
         )
-    st.html(live_progress.progress_bar_html(view.fraction, live_progress.progress_text(view)))
-    if view.batches and run.is_active:
-        live_curve.live_batch_curve(run.id, view.batches)  # cheap to redraw every second
-    elif view.batches:
-        st.plotly_chart(charts.batch_curve_figure(view.batches, uirevision=run.id), width="stretch")
-    elif run.is_active:
-        st.caption("The curves appear after the first batch.")
+    bar = live_progress.progress_bar_html(view.fraction, live_progress.progress_text(view))
+    if view.status in training.ACTIVE_STATUSES:
+        st.html(bar + live_progress.last_epoch_html(view.history))
+        # Canvases: cheap to redraw every second, and a new epoch needs no full page run.
+        live_charts.live_run_charts(run.id, view.batches, view.history)
+    else:
+        st.html(bar)  # the full page run draws the charts, below
     if polling and not any(r.is_active for r in state.get_runs()):
         st.rerun()  # a run ended: redraw the whole page once, which stops the polling
     if state.page_out_of_date(view):
-        # The heading, notes or epochs changed (also when this run ended while another
-        # still trains): the full page draws them.
+        # The heading or notes changed (also when this run ended while another still
+        # trains): the full page draws them.
         st.rerun()
-
-
-def epoch_results(view: training.RunView) -> None:
-    """The last epoch's metrics and the per-epoch curves, drawn by full page runs only.
-
-    A queued or training run shows the empty chart from its start: the browser then
-    loads Plotly's code (~1.5 s of CPU the first time) while TensorFlow prepares,
-    instead of early in epoch 2 (~5% of that epoch's speed in bench/train_throughput.py).
-    """
-    if not view.history and view.status not in training.ACTIVE_STATUSES:
-        return
-    if view.history:
-        last = view.history[-1]
-        cols = st.columns(4)
-        cols[0].metric("Training accuracy", f"{last['accuracy']:.2%}")
-        if "val_accuracy" in last:
-            cols[1].metric("Validation accuracy", f"{last['val_accuracy']:.2%}")
-        cols[2].metric("Training loss", f"{last['loss']:.4f}")
-        if "val_loss" in last:
-            cols[3].metric("Validation loss", f"{last['val_loss']:.4f}")
-    st.plotly_chart(charts.epoch_curves_figure(view.history, uirevision=view.id), width="stretch")
 
 
 if focus_view is not None:
     state.remember_page_drawn(focus_view)  # before the fragment, whose check reads it
     run_header(focus, focus_view)
 live_run()
-if focus_view is not None:
-    epoch_results(focus_view)
+if focus_view is not None and focus_view.status not in training.ACTIVE_STATUSES:
+    finished_run_charts(focus_view)
 
 # --- all runs --------------------------------------------------------------------------
 st.header("Runs")

@@ -44,12 +44,13 @@ def test_start_watch_stop_reload(app_url, page, artifacts_dir):
         expect(curve).not_to_have_attribute("aria-label", label, timeout=60_000)
         seen.append(batches_so_far(curve.get_attribute("aria-label")))
     assert seen == sorted(set(seen)), seen
-    # The last epoch's metrics and the per-epoch chart come in while the run trains (the
-    # fragment reruns the page for new epochs) and keep up with it.
-    metric = page.get_by_test_id("stMetric").filter(has_text="Training loss")
-    metric.wait_for(timeout=60_000)
-    value = metric.get_by_test_id("stMetricValue").inner_text()
-    expect(metric.get_by_test_id("stMetricValue")).not_to_have_text(value, timeout=60_000)
+    # Each epoch's loss comes in while the run trains, on its canvas and in the line
+    # under the progress bar, and keeps up with it.
+    epoch_loss = page.get_by_role("img", name=re.compile(r"Loss per epoch, [\d,]+ epochs? so far"))
+    epoch_loss.wait_for(timeout=60_000)
+    label = epoch_loss.get_attribute("aria-label")
+    expect(epoch_loss).not_to_have_attribute("aria-label", label, timeout=60_000)
+    expect(page.get_by_text(re.compile(r"After epoch \d+: training accuracy"))).to_be_visible()
     expect(page.get_by_text(f"Run {run_id}: training")).to_be_visible()
     page.screenshot(path=str(artifacts_dir / "train_live.png"), full_page=True)
 

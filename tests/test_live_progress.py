@@ -37,22 +37,35 @@ def test_the_bar_is_accessible_clamped_and_escapes_its_text():
     assert "width:0.0%" in progress_bar_html(-1, "")
 
 
-def test_the_page_redraws_at_once_for_a_new_status_or_the_first_epoch_and_every_few_seconds_after():
-    from dashboard.live_progress import EPOCH_REDRAW_SECONDS, page_drawn, page_out_of_date
+def test_the_page_reruns_for_a_new_status_note_or_run_but_not_for_a_new_epoch():
+    from dashboard.live_progress import page_drawn, page_out_of_date
 
-    drawn = page_drawn(view(history=[{"epoch": 1}]), now=100.0)
-    soon, later = 100.0 + EPOCH_REDRAW_SECONDS / 2, 100.0 + EPOCH_REDRAW_SECONDS
-    assert not page_out_of_date(drawn, view(history=[{"epoch": 1}]), later)  # nothing new
-    two = view(history=[{"epoch": 1}, {"epoch": 2}])
-    assert not page_out_of_date(drawn, two, soon)  # new, but the page ran moments ago
-    assert page_out_of_date(drawn, two, later)
-    # Another status, note or run, or nothing drawn yet: at once.
+    drawn = page_drawn(view(history=[{"epoch": 1}]))
+    # The fragment's canvases and metrics line show new epochs without a full page run.
+    assert not page_out_of_date(drawn, view(history=[{"epoch": 1}, {"epoch": 2}]))
     for changed in (
         view(status="stopped", history=[{"epoch": 1}]),
         view(notes=["Trains on 2 devices."], history=[{"epoch": 1}]),
         view(id="def456", history=[{"epoch": 1}]),
     ):
-        assert page_out_of_date(drawn, changed, soon), changed
-    assert page_out_of_date(None, two, soon)
-    # The first epoch at once: until then the chart says the points come when it ends.
-    assert page_out_of_date(page_drawn(view(), now=100.0), view(history=[{"epoch": 1}]), soon)
+        assert page_out_of_date(drawn, changed), changed
+    assert page_out_of_date(None, view())  # nothing drawn yet
+
+
+def test_the_last_epoch_line_gives_each_metric_it_has():
+    from dashboard.live_progress import last_epoch_html, last_epoch_text
+
+    assert last_epoch_text([]) == "" and last_epoch_html([]) == ""
+    history = [
+        {"epoch": 1, "accuracy": 0.5, "loss": 1.0},
+        {"epoch": 2, "accuracy": 0.98125, "loss": 0.0612, "val_accuracy": 0.984, "val_loss": 0.05},
+    ]
+    assert last_epoch_text(history) == (
+        "After epoch 2: training accuracy 98.12% · validation accuracy 98.40% · "
+        "training loss 0.0612 · validation loss 0.0500"
+    )
+    assert (
+        last_epoch_text(history[:1])
+        == "After epoch 1: training accuracy 50.00% · training loss 1.0000"
+    )
+    assert "After epoch 2: training accuracy 98.12%" in last_epoch_html(history)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import re
 import time
 from pathlib import Path
 
@@ -89,18 +90,25 @@ def test_stop_from_the_page_keeps_a_model_that_predicts():
     at.run()
     bar = progress_bar(at)
     assert "Epoch 1 of 200 · batch " in bar and "images/s" in bar and "left" in bar
-    # While it trains, the per-batch curve is the live canvas, sent the batches so far.
-    (curve,) = at.get("bidi_component")
-    sent = json.loads(curve.proto.json)
-    assert 3 <= len(sent["x"]) <= len(run.batches)
-    assert sent["y"][0] == pytest.approx(run.batches[0]["loss"], rel=1e-4)
-    assert sent["summary"].startswith(f"Training loss per batch, {len(sent['x'])} batches")
-    # The per-epoch chart is there from the start, empty until the first epoch ends.
-    (epoch_chart,) = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
-    assert not epoch_chart["data"] and not at.metric
-    assert [a["text"] for a in epoch_chart["layout"]["annotations"]][-1] == (
-        "Each epoch's loss and accuracy appear here when the epoch ends."
-    )
+    # While it trains, its charts are the live canvases, sent the batches so far; the
+    # epoch canvases are empty until the first epoch ends, and there is no Plotly chart.
+    (live,) = at.get("bidi_component")
+    sent = json.loads(live.proto.json)
+    curve = sent["batch"]
+    assert 3 <= len(curve["x"]) <= len(run.batches)
+    assert curve["series"][0]["values"][0] == pytest.approx(run.batches[0]["loss"], rel=1e-4)
+    assert curve["summary"].startswith(f"Training loss per batch, {len(curve['x'])} batches")
+    assert sent["loss"]["x"] == [] and sent["accuracy"]["x"] == []
+    assert sent["loss"]["empty"] == "Each epoch's loss appears here when the epoch ends."
+    assert not at.get("plotly_chart") and not at.metric
+    # Once the first epoch ends, a page run shows it on the canvases and the metrics line.
+    while not run.history:
+        assert not run.wait(0.05), run.error
+    at.run()
+    sent = json.loads(at.get("bidi_component")[0].proto.json)
+    assert sent["accuracy"]["x"][0] == 1
+    assert sent["accuracy"]["summary"].startswith("Accuracy per epoch, ")
+    assert re.search(r"After epoch \d+: training accuracy [\d.]+%", progress_bar(at))
     at.button(key=f"stop_{run.id}").click().run()
     assert run.wait(120)
     at.run()

@@ -1,43 +1,42 @@
-// The per-batch curve of a run that is training, drawn on a canvas.
+// The charts of a run that is training, each drawn on a canvas: the per-batch curve
+// and the loss and accuracy per epoch.
 //
 // Streamlit calls this function with the new series every second while the run
-// trains. Drawing ~1,000 points on a canvas takes well under a millisecond, where a
-// Plotly chart is rebuilt completely on every update (~100 ms of browser CPU each
-// second, taken from training when the browser shares the server's cores). The
-// user's zoom and hover live on the canvas element, so they survive the updates.
+// trains. Drawing them on canvases takes well under a millisecond, where a Plotly
+// chart is rebuilt completely on every update (~100 ms of browser CPU each second,
+// taken from training when the browser shares the server's cores). The user's zoom
+// and hover live on each canvas element, so they survive the updates.
 //
-// data: {title, x_title, y_title, percent, x: [...], y: [...],
-//        average: [...], average_name, each_name, summary}
+// data: {<panel>: {title, x_title, y_title, x_name, x_plural, percent, integer_x, summary,
+//                  empty, x: [...], series: [{name, hover, values: [...], color,
+//                  width, alpha, markers}]}}
+// where <panel> is the data-panel attribute of a canvas in the component's HTML.
 
 const PAD = { left: 60, right: 14, top: 34, bottom: 42 };
-const COLOR = "#e4572e";
-// The two curves: each batch's own value, faint, and its moving average, bold.
-const LINES = [
-  { values: "y", name: "each_name", width: 1, alpha: 0.35 },
-  { values: "average", name: "average_name", width: 2.5, alpha: 1 },
-];
 
-function pen(ctx, line) {
-  ctx.globalAlpha = line.alpha;
-  ctx.strokeStyle = COLOR;
-  ctx.lineWidth = line.width;
+function pen(ctx, series) {
+  ctx.globalAlpha = series.alpha;
+  ctx.strokeStyle = series.color;
+  ctx.fillStyle = series.color;
+  ctx.lineWidth = series.width;
   ctx.beginPath();
 }
 
 export default function (component) {
   const { data, parentElement } = component;
-  const canvas = parentElement.querySelector("canvas");
-  let state = canvas.liveCurve;
-  if (!state) {
-    state = canvas.liveCurve = { zoom: null, hover: null, drag: null };
-    listen(canvas, state);
+  for (const canvas of parentElement.querySelectorAll("canvas[data-panel]")) {
+    let state = canvas.liveChart;
+    if (!state) {
+      state = canvas.liveChart = { zoom: null, hover: null, drag: null };
+      listen(canvas, state);
+    }
+    state.data = data[canvas.dataset.panel];
+    draw(canvas, state);
   }
-  state.data = data;
-  draw(canvas, state);
 }
 
-// Drag across the chart to zoom into those batches, double-click to zoom out, hover
-// to read a batch's values.
+// Drag across the chart to zoom into that range, double-click to zoom out, hover to
+// read the values at a point.
 function listen(canvas, state) {
   const dataX = (event) => {
     if (!state.frame) return null; // nothing drawn yet
@@ -75,12 +74,13 @@ function listen(canvas, state) {
   new ResizeObserver(() => draw(canvas, state)).observe(canvas);
 }
 
-// About `count` round tick values (1, 2 or 5 times a power of ten) from lo to hi.
-function ticks(lo, hi, count) {
+// About `count` round tick values (1, 2 or 5 times a power of ten, at least
+// `minStep` apart) from lo to hi.
+function ticks(lo, hi, count, minStep = 0) {
   const span = hi - lo || Math.abs(hi) || 1;
   const raw = span / count;
   const power = Math.pow(10, Math.floor(Math.log10(raw)));
-  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw);
+  const step = Math.max(minStep, [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw));
   const out = [];
   for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) {
     out.push(Math.abs(t) < step * 1e-9 ? 0 : t);
@@ -89,7 +89,7 @@ function ticks(lo, hi, count) {
 }
 
 function label(value, percent) {
-  if (value === null) return "not a number"; // a NaN or infinite loss
+  if (value === null || value === undefined) return "not a number"; // NaN or infinite
   if (percent) return `${(value * 100).toFixed(value < 0.1 ? 1 : 0)}%`;
   return Math.abs(value) >= 1000 ? value.toLocaleString() : String(+value.toPrecision(3));
 }
@@ -123,26 +123,47 @@ function draw(canvas, state) {
   const ink = style.color || "#31333f";
   ctx.font = `12px ${style.fontFamily}`;
   ctx.fillStyle = ink;
+  ctx.textAlign = "left";
+  ctx.textBaseline = "middle";
   ctx.fillText(data.title, PAD.left, 16);
 
   const xs = data.x;
   const n = xs.length;
-  // The visible batches: all of them, or the zoomed range.
-  const [x0, x1] = state.zoom || [xs[0], xs[n - 1]];
+  const width = cssWidth - PAD.left - PAD.right;
+  const height = cssHeight - PAD.top - PAD.bottom;
+  // The visible range: all of it, or the zoomed part.
+  let [x0, x1] = state.zoom || [xs[0], xs[n - 1]];
   const zoomed = state.zoom
-    ? ` Zoomed to batches ${Math.round(x0)} to ${Math.round(x1)}; double-click to zoom out.`
+    ? ` Zoomed to ${data.x_plural} ${Math.round(x0)} to ${Math.round(x1)}; ` +
+      "double-click to zoom out."
     : "";
   canvas.setAttribute("aria-label", data.summary + zoomed);
-  if (!n) return;
+  if (!n) {
+    ctx.textAlign = "center";
+    ctx.fillText(data.empty, PAD.left + width / 2, PAD.top + height / 2);
+    state.frame = null;
+    return;
+  }
   const first = state.zoom ? before(xs, x0) : 0;
   const last = state.zoom ? before(xs, x1) : n - 1;
+  if (x1 <= x0) {
+    // One point (the first epoch): put it in the middle.
+    x0 -= 0.5;
+    x1 = x0 + 1;
+  } else if (!state.zoom && data.series.some((series) => series.markers)) {
+    // Room for the first and last markers.
+    const room = (x1 - x0) * 0.03;
+    x0 -= room;
+    x1 += room;
+  }
   let y0 = Infinity;
   let y1 = -Infinity;
-  for (const series of [data.y, data.average]) {
+  for (const series of data.series) {
     for (let i = first; i <= last; i++) {
-      if (series[i] === null) continue; // a NaN or infinite loss: a gap in the line
-      if (series[i] < y0) y0 = series[i];
-      if (series[i] > y1) y1 = series[i];
+      const v = series.values[i];
+      if (v === null) continue; // a NaN or infinite loss: a gap in the line
+      if (v < y0) y0 = v;
+      if (v > y1) y1 = v;
     }
   }
   if (y0 === Infinity) {
@@ -151,18 +172,20 @@ function draw(canvas, state) {
   } else if (y0 === y1) {
     y0 -= 0.5;
     y1 += 0.5;
+  } else {
+    // A little room above and below, so the extremes are not on the frame.
+    const room = (y1 - y0) * 0.05;
+    y0 -= room;
+    y1 += room;
   }
-  const width = cssWidth - PAD.left - PAD.right;
-  const height = cssHeight - PAD.top - PAD.bottom;
-  state.frame = { x0, x1: x1 > x0 ? x1 : x0 + 1, width };
-  const px = (x) => PAD.left + ((x - x0) / (state.frame.x1 - x0)) * width;
+  state.frame = { x0, x1, width };
+  const px = (x) => PAD.left + ((x - x0) / (x1 - x0)) * width;
   const py = (y) => PAD.top + (1 - (y - y0) / (y1 - y0)) * height;
 
   // Grid and tick labels.
   ctx.strokeStyle = "rgba(151, 166, 195, 0.3)";
   ctx.lineWidth = 1;
   ctx.textAlign = "right";
-  ctx.textBaseline = "middle";
   for (const t of ticks(y0, y1, 4)) {
     ctx.beginPath();
     ctx.moveTo(PAD.left, py(t));
@@ -172,7 +195,7 @@ function draw(canvas, state) {
   }
   ctx.textAlign = "center";
   ctx.textBaseline = "top";
-  for (const t of ticks(x0, state.frame.x1, 8)) {
+  for (const t of ticks(x0, x1, 8, data.integer_x ? 1 : 0)) {
     ctx.fillText(label(t, false), px(t), PAD.top + height + 6);
   }
   ctx.fillText(data.x_title, PAD.left + width / 2, PAD.top + height + 24);
@@ -182,7 +205,7 @@ function draw(canvas, state) {
   ctx.fillText(data.y_title, 0, -6);
   ctx.restore();
 
-  // The two curves, clipped to the plot area.
+  // The curves, clipped to the plot area.
   ctx.save();
   ctx.beginPath();
   ctx.rect(PAD.left, PAD.top, width, height);
@@ -190,41 +213,54 @@ function draw(canvas, state) {
   // One point either side of the visible range, so the lines reach the edges.
   const from = Math.max(first - 1, 0);
   const to = Math.min(last + 1, n - 1);
-  for (const line of LINES) {
-    const series = data[line.values];
-    pen(ctx, line);
+  for (const series of data.series) {
+    const values = series.values;
+    pen(ctx, series);
     let drawing = false;
     for (let i = from; i <= to; i++) {
-      if (series[i] === null) {
+      if (values[i] === null) {
         drawing = false;
       } else if (drawing) {
-        ctx.lineTo(px(xs[i]), py(series[i]));
+        ctx.lineTo(px(xs[i]), py(values[i]));
       } else {
-        ctx.moveTo(px(xs[i]), py(series[i]));
+        ctx.moveTo(px(xs[i]), py(values[i]));
         drawing = true;
       }
     }
     ctx.stroke();
+    if (series.markers) {
+      for (let i = from; i <= to; i++) {
+        if (values[i] === null) continue;
+        ctx.beginPath();
+        ctx.arc(px(xs[i]), py(values[i]), 3.5, 0, 2 * Math.PI);
+        ctx.fill();
+      }
+    }
   }
   ctx.restore();
   ctx.globalAlpha = 1;
 
-  // Legend, top right.
+  // Legend, top right, but never over the title on a narrow screen.
   ctx.textAlign = "left";
   ctx.textBaseline = "middle";
-  // Right-aligned, but never over the title on a narrow screen.
-  let lx = Math.max(PAD.left + width - 330, PAD.left + ctx.measureText(data.title).width + 24);
-  for (const line of LINES) {
-    pen(ctx, line);
+  const entry = (series) => 22 + ctx.measureText(series.name).width + 18;
+  const legendWidth = data.series.reduce((sum, series) => sum + entry(series), 0);
+  let lx = Math.max(
+    PAD.left + width - legendWidth,
+    PAD.left + ctx.measureText(data.title).width + 24,
+  );
+  for (const series of data.series) {
+    pen(ctx, series);
     ctx.moveTo(lx, 16);
     ctx.lineTo(lx + 18, 16);
     ctx.stroke();
     ctx.globalAlpha = 1;
-    ctx.fillText(data[line.name], lx + 22, 16);
-    lx += 165;
+    ctx.fillStyle = ink;
+    ctx.fillText(series.name, lx + 22, 16);
+    lx += entry(series);
   }
 
-  // The zoom being dragged, and the batch under the pointer.
+  // The zoom being dragged, and the values under the pointer.
   if (state.drag) {
     ctx.fillStyle = "rgba(151, 166, 195, 0.25)";
     const left = Math.min(state.drag.from, state.drag.to);
@@ -239,11 +275,12 @@ function draw(canvas, state) {
     ctx.lineTo(x, PAD.top + height);
     ctx.stroke();
     ctx.globalAlpha = 1;
-    const text =
-      `batch ${xs[i].toLocaleString()}: ${label(data.y[i], data.percent)}, ` +
-      `average ${label(data.average[i], data.percent)}`;
+    const values = data.series.map((s) =>
+      `${s.hover} ${label(s.values[i], data.percent)}`.trim(),
+    );
+    const text = `${data.x_name} ${xs[i].toLocaleString()}: ${values.join(", ")}`;
     const boxWidth = ctx.measureText(text).width + 12;
-    const bx = Math.min(x + 8, PAD.left + width - boxWidth);
+    const bx = Math.max(PAD.left, Math.min(x + 8, PAD.left + width - boxWidth));
     ctx.fillStyle = "rgba(255, 255, 255, 0.9)";
     ctx.fillRect(bx, PAD.top + 4, boxWidth, 20);
     ctx.fillStyle = "#31333f";
