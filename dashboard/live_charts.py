@@ -51,15 +51,11 @@ def _rounded(values: Any) -> list[float | None]:
     return [float(f"{v:.5g}") if v is not None and math.isfinite(v) else None for v in values]
 
 
-def _shown(metric: str):
-    """How a value of `metric` reads in a summary: a percent, or a loss to 4 decimals."""
-
-    def shown(value: float) -> str:
-        if not math.isfinite(value):
-            return "not a number"  # as the canvas's hover says it
-        return f"{value:.1%}" if metric == "accuracy" else f"{value:.4f}"
-
-    return shown
+def _shown(value: float, metric: str) -> str:
+    """A value of `metric` as a summary reads it: a percent, or a loss to 4 decimals."""
+    if not math.isfinite(value):
+        return "not a number"  # as the canvas's hover says it
+    return f"{value:.1%}" if metric == "accuracy" else f"{value:.4f}"
 
 
 def _line(name: str, hover: str, values: Any, color: str, **style: Any) -> dict[str, Any]:
@@ -75,11 +71,10 @@ def batch_panel(batches: list[dict[str, float]], metric: str = "loss") -> dict[s
     name = METRIC_TITLES.get(metric, metric).lower()
     average = f"average of {series.window} batches"
     if len(series.values):
-        shown = _shown(metric)
         summary = (
             f"Training {name} per batch, {len(batches):,} batches so far: last batch "
-            f"{shown(series.values[-1])}, average {shown(series.average[-1])} over the "
-            f"last {series.window} batch{'es' if series.window > 1 else ''}."
+            f"{_shown(series.values[-1], metric)}, average {_shown(series.average[-1], metric)} "
+            f"over the last {series.window} batch{'es' if series.window > 1 else ''}."
         )
     else:
         summary = f"Training {name} per batch: no batches yet."
@@ -105,14 +100,13 @@ def epoch_panel(history: list[dict[str, float]], metric: str) -> dict[str, Any]:
     """Training against validation `metric` per epoch, as charts.epoch_curves_figure
     draws it once the run ends."""
     title = METRIC_TITLES.get(metric, metric)
-    shown = _shown(metric)
     lines, latest = [], []
     for prefix, name, color in (("", "training", TRAIN_COLOR), ("val_", "validation", VAL_COLOR)):
         values = [row.get(prefix + metric) for row in history]
         if any(v is not None for v in values):
             lines.append(_line(name, name, values, color, markers=True))
             if values[-1] is not None:
-                latest.append(f"{name} {shown(values[-1])}")
+                latest.append(f"{name} {_shown(values[-1], metric)}")
     if history:
         count = f"{len(history)} epoch{'s' if len(history) > 1 else ''}"
         summary = (
