@@ -18,14 +18,22 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import streamlit as st
 
-from dashboard.charts import METRIC_TITLES, TRAIN_COLOR, VAL_COLOR, batch_series
+from dashboard.charts import (
+    METRIC_TITLES,
+    TRAIN_COLOR,
+    VAL_COLOR,
+    BatchColumns,
+    batch_series,
+)
 
 MAX_POINTS = 1000  # about one per pixel of a wide chart
 BATCH_HEIGHT_PX, EPOCH_HEIGHT_PX = 300, 260
 NO_BATCHES_YET = "The curve appears after the first batch."
 NO_EPOCHS_YET = "Each epoch's {} appears here when the epoch ends."
+COLUMNS_KEY = "live_batch_columns"
 
 _component = st.components.v2.component(
     "cnnlab_live_run_charts",
@@ -47,8 +55,18 @@ _component = st.components.v2.component(
 def _rounded(values: Any) -> list[float | None]:
     """Five significant digits (the curve looks the same and the message is ~3× smaller),
     and None for NaN, infinity or a missing value, which JSON cannot carry; the canvas
-    leaves a gap."""
-    return [float(f"{v:.5g}") if v is not None and math.isfinite(v) else None for v in values]
+    leaves a gap. In NumPy: formatting each number took ~2.5 ms of every redraw."""
+    v = np.array([math.nan if x is None else x for x in values], dtype=float)
+    finite = np.isfinite(v)
+    nonzero = finite & (v != 0)
+    # Decimals to keep for 5 significant digits: negative above 99,999.
+    decimals = np.zeros(len(v), dtype=int)
+    decimals[nonzero] = 4 - np.floor(np.log10(np.abs(v[nonzero]))).astype(int)
+    # Dividing by an exact power of ten gives the double nearest the decimal, which
+    # JSON writes with no more digits than it has.
+    up, down = 10.0 ** np.maximum(decimals, 0), 10.0 ** np.maximum(-decimals, 0)
+    rounded = np.where(finite, np.round(v * up / down) * down / up, 0.0).tolist()
+    return [r if ok else None for r, ok in zip(rounded, finite.tolist(), strict=True)]
 
 
 def _shown(value: float, metric: str) -> str:
@@ -64,10 +82,13 @@ def _line(name: str, hover: str, values: Any, color: str, **style: Any) -> dict[
     return line | {"width": 2, "alpha": 1, "markers": False} | style
 
 
-def batch_panel(batches: list[dict[str, float]], metric: str = "loss") -> dict[str, Any]:
+def batch_panel(
+    batches: list[dict[str, float]], metric: str = "loss", columns: BatchColumns | None = None
+) -> dict[str, Any]:
     """The per-batch curve: each batch's value and its moving average, with a one-line
-    summary that is also the canvas's accessible name."""
-    series = batch_series(batches, metric, MAX_POINTS)
+    summary that is also the canvas's accessible name. `columns` keeps the batches
+    converted for the last redraw (see charts.BatchColumns)."""
+    series = batch_series(batches, metric, MAX_POINTS, columns)
     name = METRIC_TITLES.get(metric, metric).lower()
     average = f"average of {series.window} batches"
     if len(series.values):
@@ -129,12 +150,21 @@ def epoch_panel(history: list[dict[str, float]], metric: str) -> dict[str, Any]:
     }
 
 
+def _kept_columns(run_id: str) -> BatchColumns:
+    """The batches this browser session converted for run `run_id`'s last redraw; one
+    run's at a time, so a session holds at most one run's copy."""
+    kept = st.session_state.get(COLUMNS_KEY)
+    if kept is None or kept[0] != run_id:
+        kept = st.session_state[COLUMNS_KEY] = (run_id, BatchColumns("loss"))
+    return kept[1]
+
+
 def live_run_charts(
     run_id: str, batches: list[dict[str, float]], history: list[dict[str, float]]
 ) -> None:
     """Draw run `run_id`'s live charts on the page."""
     data = {
-        "batch": batch_panel(batches),
+        "batch": batch_panel(batches, columns=_kept_columns(run_id)),
         "loss": epoch_panel(history, "loss"),
         "accuracy": epoch_panel(history, "accuracy"),
     }

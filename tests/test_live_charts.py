@@ -38,6 +38,39 @@ def test_a_long_run_is_thinned_but_averaged_over_every_batch_and_keeps_the_lates
     )
 
 
+class Unreadable(dict):
+    """A batch that fails if it is converted again."""
+
+    def __getitem__(self, key):
+        raise AssertionError(f"batch {dict.get(self, 'step')} converted twice")
+
+
+def test_kept_columns_convert_only_the_new_batches_and_give_the_same_curve():
+    log = batches(np.linspace(2.3, 0.1, 700))
+    columns = charts.BatchColumns("loss")
+    charts.batch_series(log[:400], columns=columns)
+    # The next redraw: the first 399 batches are not read again (the 400th, the
+    # same object as before, tells that it is the same run's list).
+    seen = [Unreadable(b) for b in log[:399]] + log[399:]
+    kept = charts.batch_series(seen, max_points=100, columns=columns)
+    fresh = charts.batch_series(log, max_points=100)
+    assert kept.steps.tolist() == fresh.steps.tolist()
+    assert kept.values.tolist() == fresh.values.tolist()
+    assert kept.average.tolist() == pytest.approx(fresh.average.tolist())
+    assert kept.window == fresh.window == 50
+
+
+def test_kept_columns_start_again_for_another_list_of_batches():
+    columns = charts.BatchColumns("loss")
+    charts.batch_series(batches([5, 5, 5, 5]), columns=columns)
+    # A mirrored run that trains anew: its own batches, as many or fewer, same steps.
+    for values in ([1, 2, 3, 4, 6], [1, 2]):
+        series = charts.batch_series(batches(values), columns=columns)
+        assert series.values.tolist() == values
+    with pytest.raises(ValueError, match="accuracy"):
+        charts.batch_series(batches([1]), "accuracy", columns=columns)
+
+
 def test_the_plotly_chart_and_the_live_canvas_draw_the_same_series():
     log = batches(np.linspace(2.3, 0.1, 300))
     figure = charts.batch_curve_figure(log)
