@@ -88,10 +88,16 @@ function ticks(lo, hi, count, minStep = 0) {
   return out;
 }
 
+// A tick label: as short as its place on the axis allows.
 function label(value, percent) {
-  if (value === null || value === undefined) return "not a number"; // NaN or infinite
   if (percent) return `${(value * 100).toFixed(value < 0.1 ? 1 : 0)}%`;
   return Math.abs(value) >= 1000 ? value.toLocaleString() : String(+value.toPrecision(3));
+}
+
+// A value under the pointer, written as the page writes metrics (charts.metric_text).
+function valueText(value, percent) {
+  if (value === null || value === undefined) return "not a number"; // NaN or infinite
+  return percent ? `${(value * 100).toFixed(2)}%` : value.toFixed(4);
 }
 
 // Index of the last x at or before `value` (x is sorted).
@@ -276,7 +282,7 @@ function draw(canvas, state) {
     ctx.stroke();
     ctx.globalAlpha = 1;
     const values = data.series.map((s) =>
-      `${s.hover} ${label(s.values[i], data.percent)}`.trim(),
+      `${s.hover} ${valueText(s.values[i], data.percent)}`.trim(),
     );
     const text = `${data.x_name} ${xs[i].toLocaleString()}: ${values.join(", ")}`;
     const boxWidth = ctx.measureText(text).width + 12;

@@ -27,6 +27,7 @@ from dashboard.charts import (
     VAL_COLOR,
     BatchColumns,
     batch_series,
+    metric_text,
 )
 
 MAX_POINTS = 1000  # about one per pixel of a wide chart
@@ -69,13 +70,6 @@ def _rounded(values: Any) -> list[float | None]:
     return [r if ok else None for r, ok in zip(rounded, finite.tolist(), strict=True)]
 
 
-def _shown(value: float, metric: str) -> str:
-    """A value of `metric` as a summary reads it: a percent, or a loss to 4 decimals."""
-    if not math.isfinite(value):
-        return "not a number"  # as the canvas's hover says it
-    return f"{value:.1%}" if metric == "accuracy" else f"{value:.4f}"
-
-
 def _line(name: str, hover: str, values: Any, color: str, **style: Any) -> dict[str, Any]:
     """One curve: its legend name, its name in the hover text, and how it is drawn."""
     line = {"name": name, "hover": hover, "values": _rounded(values), "color": color}
@@ -94,7 +88,7 @@ def batch_panel(
     if len(series.values):
         summary = (
             f"Training {name} per batch, {len(batches):,} batches so far: last batch "
-            f"{_shown(series.values[-1], metric)}, average {_shown(series.average[-1], metric)} "
+            f"{metric_text(series.values[-1], metric)}, average {metric_text(series.average[-1], metric)} "
             f"over the last {series.window} batch{'es' if series.window > 1 else ''}."
         )
     else:
@@ -127,7 +121,7 @@ def epoch_panel(history: list[dict[str, float]], metric: str) -> dict[str, Any]:
         if any(v is not None for v in values):
             lines.append(_line(name, name, values, color, markers=True))
             if values[-1] is not None:
-                latest.append(f"{name} {_shown(values[-1], metric)}")
+                latest.append(f"{name} {metric_text(values[-1], metric)}")
     if history:
         count = f"{len(history)} epoch{'s' if len(history) > 1 else ''}"
         summary = (

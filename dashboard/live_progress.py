@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 
+from dashboard.charts import metric_text
 from dashboard.run_compare import format_seconds
 from dashboard.training import ACTIVE_STATUSES, RunView
 
@@ -60,9 +61,7 @@ EPOCH_METRICS = {
 def epoch_metrics(row: dict[str, float]) -> list[tuple[str, str]]:
     """The metrics one epoch's history row has, as (label, value): '98.12%', '0.0612'."""
     return [
-        (label, f"{row[key]:.2%}" if key.endswith("accuracy") else f"{row[key]:.4f}")
-        for key, label in EPOCH_METRICS.items()
-        if key in row
+        (label, metric_text(row[key], key)) for key, label in EPOCH_METRICS.items() if key in row
     ]
 
 

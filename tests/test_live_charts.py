@@ -91,7 +91,7 @@ def test_live_data_labels_and_summary_say_what_the_curve_shows():
         "average 0.1250 over the last 1 batch."
     )
     accuracy = live_charts.batch_panel(batches([0.5, 0.75], "accuracy"), "accuracy")
-    assert accuracy["percent"] and "last batch 75.0%" in accuracy["summary"]
+    assert accuracy["percent"] and "last batch 75.00%" in accuracy["summary"]
     empty = live_charts.batch_panel([])
     assert empty["summary"] == "Training loss per batch: no batches yet."
     assert empty["empty"] == "The curve appears after the first batch."
@@ -135,7 +135,7 @@ def test_the_epoch_canvases_draw_what_the_plotly_chart_draws_once_the_run_ends()
 def test_epoch_summaries_say_the_latest_values_and_the_empty_canvas_says_when_they_come():
     accuracy = live_charts.epoch_panel(HISTORY, "accuracy")
     assert accuracy["summary"] == (
-        "Accuracy per epoch, 2 epochs so far: training 90.0%, validation 87.5% after epoch 2."
+        "Accuracy per epoch, 2 epochs so far: training 90.00%, validation 87.50% after epoch 2."
     )
     no_validation = [{"epoch": 1, "loss": 0.5, "accuracy": 0.8}]
     loss = live_charts.epoch_panel(no_validation, "loss")

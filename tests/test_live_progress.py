@@ -69,3 +69,6 @@ def test_the_last_epoch_line_gives_each_metric_it_has():
         == "After epoch 1: training accuracy 50.00% · training loss 1.0000"
     )
     assert "After epoch 2: training accuracy 98.12%" in last_epoch_html(history)
+    # A run that failed on a NaN loss: said in words, as the canvases' hover says it.
+    diverged = [{"epoch": 1, "accuracy": 0.1, "loss": float("nan")}]
+    assert last_epoch_text(diverged).endswith("training loss not a number")
