@@ -59,14 +59,15 @@ def _rounded(values: Any) -> list[float | None]:
     leaves a gap. In NumPy: formatting each number took ~2.5 ms of every redraw."""
     v = np.array([math.nan if x is None else x for x in values], dtype=float)
     finite = np.isfinite(v)
-    nonzero = finite & (v != 0)
-    # Decimals to keep for 5 significant digits: negative above 99,999.
-    decimals = np.zeros(len(v), dtype=int)
-    decimals[nonzero] = 4 - np.floor(np.log10(np.abs(v[nonzero]))).astype(int)
-    # Dividing by an exact power of ten gives the double nearest the decimal, which
-    # JSON writes with no more digits than it has.
+    # Where the powers of ten below stay finite; the rare values beyond (no loss comes
+    # near) are sent as they are.
+    ordinary = finite & (np.abs(v) > 1e-280) & (np.abs(v) < 1e280)
+    decimals = np.zeros(len(v), dtype=int)  # negative above 99,999
+    decimals[ordinary] = 4 - np.floor(np.log10(np.abs(v[ordinary]))).astype(int)
+    # Dividing by an exact power of ten (up to 1e22: values from 1e-18 to 1e26) gives
+    # the double nearest the decimal, which JSON writes with no more digits than it has.
     up, down = 10.0 ** np.maximum(decimals, 0), 10.0 ** np.maximum(-decimals, 0)
-    rounded = np.where(finite, np.round(v * up / down) * down / up, 0.0).tolist()
+    rounded = np.where(ordinary, np.round(v * up / down) * down / up, v).tolist()
     return [r if ok else None for r, ok in zip(rounded, finite.tolist(), strict=True)]
 
 
@@ -86,10 +87,11 @@ def batch_panel(
     name = METRIC_TITLES.get(metric, metric).lower()
     average = f"average of {series.window} batches"
     if len(series.values):
+        last, mean = (metric_text(v[-1], metric) for v in (series.values, series.average))
         summary = (
-            f"Training {name} per batch, {len(batches):,} batches so far: last batch "
-            f"{metric_text(series.values[-1], metric)}, average {metric_text(series.average[-1], metric)} "
-            f"over the last {series.window} batch{'es' if series.window > 1 else ''}."
+            f"Training {name} per batch, {len(batches):,} batches so far: last batch {last}, "
+            f"average {mean} over the last {series.window} batch"
+            f"{'es' if series.window > 1 else ''}."
         )
     else:
         summary = f"Training {name} per batch: no batches yet."

@@ -71,6 +71,13 @@ def test_kept_columns_start_again_for_another_list_of_batches():
         charts.batch_series(batches([1]), "accuracy", columns=columns)
 
 
+def test_values_sent_to_the_canvas_keep_five_digits_and_stay_valid_json():
+    sent = live_charts._rounded([0.123456789, 98765.4321, 123456.7, -0.0, None, float("inf")])
+    assert sent == [0.12346, 98765.0, 123460.0, 0.0, None, None]
+    extremes = live_charts._rounded([5e-320, 1.7e308, -2.5e-300])
+    assert json.dumps(extremes, allow_nan=False) == "[5e-320, 1.7e+308, -2.5e-300]"
+
+
 def test_the_plotly_chart_and_the_live_canvas_draw_the_same_series():
     log = batches(np.linspace(2.3, 0.1, 300))
     figure = charts.batch_curve_figure(log)
