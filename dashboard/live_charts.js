@@ -133,30 +133,40 @@ function draw(canvas, state) {
   ctx.textBaseline = "middle";
   ctx.fillText(data.title, PAD.left, 16);
 
-  const xs = data.x;
-  const n = xs.length;
   const width = cssWidth - PAD.left - PAD.right;
   const height = cssHeight - PAD.top - PAD.bottom;
-  // The visible range: all of it, or the zoomed part.
-  let [x0, x1] = state.zoom || [xs[0], xs[n - 1]];
   const zoomed = state.zoom
-    ? ` Zoomed to ${data.x_plural} ${Math.round(x0)} to ${Math.round(x1)}; ` +
-      "double-click to zoom out."
+    ? ` Zoomed to ${data.x_plural} ${Math.round(state.zoom[0])} to ` +
+      `${Math.round(state.zoom[1])}; double-click to zoom out.`
     : "";
   canvas.setAttribute("aria-label", data.summary + zoomed);
-  if (!n) {
+  if (!data.x.length) {
     ctx.textAlign = "center";
     ctx.fillText(data.empty, PAD.left + width / 2, PAD.top + height / 2);
     state.frame = null;
     return;
   }
-  const first = state.zoom ? before(xs, x0) : 0;
-  const last = state.zoom ? before(xs, x1) : n - 1;
+  const view = scales(data, state.zoom, width, height);
+  state.frame = { x0: view.x0, x1: view.x1, width };
+  drawAxes(ctx, data, view, width, height);
+  drawCurves(ctx, data, view, width, height);
+  drawLegend(ctx, data, width, ink);
+  drawPointer(ctx, data, state, view, width, height, ink);
+}
+
+// The visible ranges (all of the data, or the zoomed part, with a little room) and
+// the functions from data to canvas coordinates.
+function scales(data, zoom, width, height) {
+  const xs = data.x;
+  const n = xs.length;
+  let [x0, x1] = zoom || [xs[0], xs[n - 1]];
+  const first = zoom ? before(xs, x0) : 0;
+  const last = zoom ? before(xs, x1) : n - 1;
   if (x1 <= x0) {
     // One point (the first epoch): put it in the middle.
     x0 -= 0.5;
     x1 = x0 + 1;
-  } else if (!state.zoom && data.series.some((series) => series.markers)) {
+  } else if (!zoom && data.series.some((series) => series.markers)) {
     // Room for the first and last markers.
     const room = (x1 - x0) * 0.03;
     x0 -= room;
@@ -184,15 +194,25 @@ function draw(canvas, state) {
     y0 -= room;
     y1 += room;
   }
-  state.frame = { x0, x1, width };
-  const px = (x) => PAD.left + ((x - x0) / (x1 - x0)) * width;
-  const py = (y) => PAD.top + (1 - (y - y0) / (y1 - y0)) * height;
+  return {
+    x0,
+    x1,
+    first,
+    last,
+    y0,
+    y1,
+    px: (x) => PAD.left + ((x - x0) / (x1 - x0)) * width,
+    py: (y) => PAD.top + (1 - (y - y0) / (y1 - y0)) * height,
+  };
+}
 
-  // Grid and tick labels.
+// Grid, tick labels and axis titles.
+function drawAxes(ctx, data, view, width, height) {
+  const { px, py } = view;
   ctx.strokeStyle = "rgba(151, 166, 195, 0.3)";
   ctx.lineWidth = 1;
   ctx.textAlign = "right";
-  for (const t of ticks(y0, y1, 4)) {
+  for (const t of ticks(view.y0, view.y1, 4)) {
     ctx.beginPath();
     ctx.moveTo(PAD.left, py(t));
     ctx.lineTo(PAD.left + width, py(t));
@@ -201,7 +221,7 @@ function draw(canvas, state) {
   }
   ctx.textAlign = "center";
   ctx.textBaseline = "top";
-  for (const t of ticks(x0, x1, 8, data.integer_x ? 1 : 0)) {
+  for (const t of ticks(view.x0, view.x1, 8, data.integer_x ? 1 : 0)) {
     ctx.fillText(label(t, false), px(t), PAD.top + height + 6);
   }
   ctx.fillText(data.x_title, PAD.left + width / 2, PAD.top + height + 24);
@@ -210,15 +230,19 @@ function draw(canvas, state) {
   ctx.rotate(-Math.PI / 2);
   ctx.fillText(data.y_title, 0, -6);
   ctx.restore();
+}
 
-  // The curves, clipped to the plot area.
+// The curves, clipped to the plot area, with their markers.
+function drawCurves(ctx, data, view, width, height) {
+  const xs = data.x;
+  const { px, py } = view;
   ctx.save();
   ctx.beginPath();
   ctx.rect(PAD.left, PAD.top, width, height);
   ctx.clip();
   // One point either side of the visible range, so the lines reach the edges.
-  const from = Math.max(first - 1, 0);
-  const to = Math.min(last + 1, n - 1);
+  const from = Math.max(view.first - 1, 0);
+  const to = Math.min(view.last + 1, xs.length - 1);
   for (const series of data.series) {
     const values = series.values;
     pen(ctx, series);
@@ -245,8 +269,10 @@ function draw(canvas, state) {
   }
   ctx.restore();
   ctx.globalAlpha = 1;
+}
 
-  // Legend, top right, but never over the title on a narrow screen.
+// Legend, top right, but never over the title on a narrow screen.
+function drawLegend(ctx, data, width, ink) {
   ctx.textAlign = "left";
   ctx.textBaseline = "middle";
   const entry = (series) => 22 + ctx.measureText(series.name).width + 18;
@@ -265,15 +291,18 @@ function draw(canvas, state) {
     ctx.fillText(series.name, lx + 22, 16);
     lx += entry(series);
   }
+}
 
-  // The zoom being dragged, and the values under the pointer.
+// The zoom being dragged, or the values under the pointer; the way out of a zoom.
+function drawPointer(ctx, data, state, view, width, height, ink) {
+  const xs = data.x;
   if (state.drag) {
     ctx.fillStyle = "rgba(151, 166, 195, 0.25)";
     const left = Math.min(state.drag.from, state.drag.to);
     ctx.fillRect(left, PAD.top, Math.abs(state.drag.to - state.drag.from), height);
   } else if (state.hover !== null) {
     const i = before(xs, state.hover);
-    const x = px(xs[i]);
+    const x = view.px(xs[i]);
     ctx.strokeStyle = ink;
     ctx.globalAlpha = 0.5;
     ctx.beginPath();
