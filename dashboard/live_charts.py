@@ -34,7 +34,6 @@ MAX_POINTS = 1000  # about one per pixel of a wide chart
 BATCH_HEIGHT_PX, EPOCH_HEIGHT_PX = 300, 260
 NO_BATCHES_YET = "The curve appears after the first batch."
 NO_EPOCHS_YET = "Each epoch's {} appears here when the epoch ends."
-COLUMNS_KEY = "live_batch_columns"
 
 _component = st.components.v2.component(
     "cnnlab_live_run_charts",
@@ -146,21 +145,16 @@ def epoch_panel(history: list[dict[str, float]], metric: str) -> dict[str, Any]:
     }
 
 
-def _kept_columns(run_id: str) -> BatchColumns:
-    """The batches this browser session converted for run `run_id`'s last redraw; one
-    run's at a time, so a session holds at most one run's copy."""
-    kept = st.session_state.get(COLUMNS_KEY)
-    if kept is None or kept[0] != run_id:
-        kept = st.session_state[COLUMNS_KEY] = (run_id, BatchColumns("loss"))
-    return kept[1]
-
-
 def live_run_charts(
-    run_id: str, batches: list[dict[str, float]], history: list[dict[str, float]]
+    run_id: str,
+    batches: list[dict[str, float]],
+    history: list[dict[str, float]],
+    columns: BatchColumns | None = None,
 ) -> None:
-    """Draw run `run_id`'s live charts on the page."""
+    """Draw run `run_id`'s live charts on the page; `columns` are its batches as
+    converted for the last redraw (state.live_batch_columns)."""
     data = {
-        "batch": batch_panel(batches, columns=_kept_columns(run_id)),
+        "batch": batch_panel(batches, columns=columns),
         "loss": epoch_panel(history, "loss"),
         "accuracy": epoch_panel(history, "accuracy"),
     }

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 
 from dashboard import live_progress, sessions
-from dashboard.charts import confusion_cell_from_selection
+from dashboard.charts import BatchColumns, confusion_cell_from_selection
 from dashboard.datasets import DEFAULT_DATASET, Dataset, load_builtin
 from dashboard.evaluation import Evaluation, evaluate_run
 from dashboard.limits import MAX_UPLOADS_PER_SESSION
@@ -282,6 +282,18 @@ def page_out_of_date(view: RunView) -> bool:
     """For the live fragment: should it rerun the page to show what changed?"""
     drawn = st.session_state.get(PAGE_DRAWN_KEY)
     return live_progress.page_out_of_date(drawn, view)
+
+
+LIVE_COLUMNS_KEY = "live_batch_columns"
+
+
+def live_batch_columns(run_id: str) -> BatchColumns:
+    """The batches of run `run_id` as the live chart converted them for its last
+    redraw; one run's at a time, so a session holds at most one run's copy."""
+    kept = st.session_state.get(LIVE_COLUMNS_KEY)
+    if kept is None or kept[0] != run_id:
+        kept = st.session_state[LIVE_COLUMNS_KEY] = (run_id, BatchColumns("loss"))
+    return kept[1]
 
 
 RUN_CHOICE_KEY = "train_run_choice"

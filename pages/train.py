@@ -183,7 +183,9 @@ def live_run() -> None:
     if view.status in training.ACTIVE_STATUSES:
         st.html(bar + live_progress.last_epoch_html(view.history))
         # Canvases: cheap to redraw every second, and a new epoch needs no full page run.
-        live_charts.live_run_charts(run.id, view.batches, view.history)
+        live_charts.live_run_charts(
+            run.id, view.batches, view.history, state.live_batch_columns(run.id)
+        )
     else:
         st.html(bar)  # the full page run draws the charts, below
     if polling and not any(r.is_active for r in state.get_runs()):
