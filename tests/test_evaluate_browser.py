@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, page_errors, start_app_server, stop_app_server
+from playwright.sync_api import expect
 
 HARNESS = Path("tests") / "apps" / "evaluate_with_run.py"
 
@@ -39,7 +40,8 @@ def test_clicking_a_cell_shows_its_images(page, evaluate_url, artifacts_dir):
     page.get_by_text("Confusion matrix").wait_for(timeout=180_000)
     chart = page.locator(".js-plotly-plot").first
     chart.wait_for()
-    assert chart.locator(".scatterlayer .point").count() == 100
+    # Plotly draws the markers after it inserts the chart's div: wait for all 100.
+    expect(chart.locator(".scatterlayer .point")).to_have_count(100, timeout=60_000)
 
     for true_class, predicted_class in [(3, 3), (5, 5)]:
         click_cell(page, true_class, predicted_class)
