@@ -67,9 +67,11 @@ evaluation = evaluation_or_stop(run, "Predicting every test image…")
 
 names = evaluation.class_names
 accuracy_col, loss_col, count_col, mistakes_col = st.columns(4)
-accuracy_col.metric("Test accuracy", f"{evaluation.accuracy:.2%}")
+accuracy_col.metric("Test accuracy", charts.metric_text(evaluation.accuracy, "accuracy"))
 loss_col.metric(
-    "Test loss", f"{evaluation.loss:.4f}", help="Mean cross-entropy, as Keras reports it"
+    "Test loss",
+    charts.metric_text(evaluation.loss, "loss"),
+    help="Mean cross-entropy, as Keras reports it",
 )
 count_col.metric("Test images", f"{evaluation.num_test:,}")
 mistakes_col.metric("Mistakes", f"{evaluation.num_mistakes:,}")
