@@ -138,14 +138,6 @@ RUN_COLORS = ("#e4572e", "#29335c", "#669bbc", "#f3a712", "#a8c686", "#8e5572", 
 METRIC_TITLES = {"loss": "Loss", "accuracy": "Accuracy"}
 
 
-def metric_text(value: float, metric: str) -> str:
-    """A metric as the Train page writes it while a run trains and after: an accuracy
-    as '98.12%', a loss as '0.0612', and 'not a number' for NaN or infinity."""
-    if not math.isfinite(value):
-        return "not a number"
-    return f"{value:.2%}" if metric.endswith("accuracy") else f"{value:.4f}"
-
-
 def _metric_axes(fig: go.Figure, metric: str, row: int | None = None, col: int | None = None):
     fig.update_yaxes(title_text=METRIC_TITLES.get(metric, metric), row=row, col=col)
     if metric == "accuracy":

@@ -139,11 +139,22 @@ def _print_notes(notes: list[str], shown: int) -> int:
 
 
 def _epoch_line(row: dict[str, float], epochs: int) -> str:
+    """E.g. 'epoch 2/4 █████·····: loss 0.0612, accuracy 98.12%, val loss …, 5,120 img/s',
+    each metric written as on the Train page."""
+    from dashboard.run_compare import metric_text
+
     bar = _bar(min(1.0, row["epoch"] / max(epochs, 1)))
-    text = f"epoch {int(row['epoch'])}/{epochs} {bar}: loss {row['loss']:.4f}, accuracy {row['accuracy']:.2%}"
-    if "val_loss" in row:
-        text += f", val loss {row['val_loss']:.4f}, val accuracy {row['val_accuracy']:.2%}"
-    return text + f", {row.get('images_per_s', 0):,.0f} img/s"
+    metrics = ", ".join(
+        f"{name} {metric_text(row[key], key)}"
+        for key, name in (
+            ("loss", "loss"),
+            ("accuracy", "accuracy"),
+            ("val_loss", "val loss"),
+            ("val_accuracy", "val accuracy"),
+        )
+        if key in row
+    )
+    return f"epoch {int(row['epoch'])}/{epochs} {bar}: {metrics}, {row.get('images_per_s', 0):,.0f} img/s"
 
 
 def evaluate(args: argparse.Namespace) -> int:

@@ -27,8 +27,8 @@ from dashboard.charts import (
     VAL_COLOR,
     BatchColumns,
     batch_series,
-    metric_text,
 )
+from dashboard.run_compare import metric_text
 
 MAX_POINTS = 1000  # about one per pixel of a wide chart
 BATCH_HEIGHT_PX, EPOCH_HEIGHT_PX = 300, 260

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import html
 
-from dashboard.charts import metric_text
-from dashboard.run_compare import format_seconds
+from dashboard.run_compare import format_seconds, metric_text
 from dashboard.training import ACTIVE_STATUSES, RunView
 
 BAR_COLOR = "#e4572e"  # the training colour of the charts

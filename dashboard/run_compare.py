@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 import tempfile
 
@@ -41,6 +42,14 @@ def spec_summary(spec: ModelSpec) -> str:
     analysis = spec.analyze()
     params = f" · {analysis.total_params:,} params" if analysis.ok else ""
     return " → ".join(parts) + params
+
+
+def metric_text(value: float, metric: str) -> str:
+    """A metric as the app and the CLI write it: an accuracy as '98.12%', a loss as
+    '0.0612', and 'not a number' for NaN or infinity."""
+    if not math.isfinite(value):
+        return "not a number"
+    return f"{value:.2%}" if metric.endswith("accuracy") else f"{value:.4f}"
 
 
 def format_seconds(seconds: float | None) -> str:

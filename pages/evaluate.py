@@ -4,7 +4,7 @@ from functools import partial
 
 import streamlit as st
 
-from dashboard import charts, state
+from dashboard import charts, run_compare, state
 from dashboard.evaluation import (
     BASELINE_PRESET,
     EvaluationError,
@@ -67,10 +67,10 @@ evaluation = evaluation_or_stop(run, "Predicting every test image…")
 
 names = evaluation.class_names
 accuracy_col, loss_col, count_col, mistakes_col = st.columns(4)
-accuracy_col.metric("Test accuracy", charts.metric_text(evaluation.accuracy, "accuracy"))
+accuracy_col.metric("Test accuracy", run_compare.metric_text(evaluation.accuracy, "accuracy"))
 loss_col.metric(
     "Test loss",
-    charts.metric_text(evaluation.loss, "loss"),
+    run_compare.metric_text(evaluation.loss, "loss"),
     help="Mean cross-entropy, as Keras reports it",
 )
 count_col.metric("Test images", f"{evaluation.num_test:,}")

@@ -45,12 +45,27 @@ def test_cli_trains_and_evaluates(small_npz, tmp_path):
     rows = list(csv.DictReader((out / "history.csv").open()))
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3, 4]
     assert float(rows[-1]["val_accuracy"]) > 0.8
+    # The last epoch's line says the history's metrics as the Train page writes them.
+    last = rows[-1]
+    assert (
+        f"loss {float(last['loss']):.4f}, accuracy {float(last['accuracy']):.2%}, "
+        f"val loss {float(last['val_loss']):.4f}, val accuracy {float(last['val_accuracy']):.2%}"
+    ) in done.stderr
 
     evaluated = cli("evaluate", "--model", str(out / "model.keras"), "--npz", str(small_npz))
     assert evaluated.returncode == 0, evaluated.stderr
     last = evaluated.stdout.strip().splitlines()[-1]
     assert last.startswith("accuracy=")
     assert 0.8 < float(last.split("=")[1]) <= 1.0
+
+
+def test_cli_epoch_line_says_not_a_number_for_a_diverged_loss():
+    from dashboard.cli import _epoch_line
+
+    row = {"epoch": 3, "loss": float("nan"), "accuracy": 0.1, "images_per_s": 5120.4}
+    line = _epoch_line(row, epochs=4)
+    assert line.startswith("epoch 3/4 ")
+    assert line.endswith(": loss not a number, accuracy 10.00%, 5,120 img/s")
 
 
 def test_cli_errors_are_one_clear_line(tmp_path):
