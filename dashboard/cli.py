@@ -145,13 +145,8 @@ def _epoch_line(row: dict[str, float], epochs: int) -> str:
 
     bar = _bar(min(1.0, row["epoch"] / max(epochs, 1)))
     metrics = ", ".join(
-        f"{name} {metric_text(row[key], key)}"
-        for key, name in (
-            ("loss", "loss"),
-            ("accuracy", "accuracy"),
-            ("val_loss", "val loss"),
-            ("val_accuracy", "val accuracy"),
-        )
+        f"{key.replace('_', ' ')} {metric_text(row[key], key)}"
+        for key in ("loss", "accuracy", "val_loss", "val_accuracy")
         if key in row
     )
     return f"epoch {int(row['epoch'])}/{epochs} {bar}: {metrics}, {row.get('images_per_s', 0):,.0f} img/s"
