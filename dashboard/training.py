@@ -665,7 +665,10 @@ class _Trainer:
         )
         binary = run.spec.num_classes == 2
         # The pipeline yields global batches; a MirroredStrategy splits each across replicas.
-        data = _prepare_data(dataset, settings, binary)
+        replicas = self.plan.count if self.plan.mirrored else 1
+        data = _prepare_data(dataset, settings, binary, replicas)
+        if data.notes:
+            run._set(notes=[*run.notes, *data.notes])
         strategy = choose_strategy(self.plan)
         # Keras ties a model to the strategy whose scope it was built in, and the
         # optimizer to the one it was created in: both must happen inside the scope.
@@ -673,7 +676,7 @@ class _Trainer:
             model = _build(run.spec, settings)
             run._set(_training_model=model)
             train_model = _compile(model, run.spec, settings, data.steps_per_epoch, binary)
-        live = _live_metrics_class()(run, data.n_train, settings.batch_size, data.steps_per_epoch)
+        live = _live_metrics_class()(run, data)
         callbacks: list[keras.callbacks.Callback] = [live]
         stopper = None
         if settings.early_stopping:
@@ -712,6 +715,10 @@ class _Trainer:
             )
         status = "stopped" if run.stop_requested else "done"
         _drop_step_functions(model, train_model)
+        if self.plan.mirrored:
+            # A finished model only predicts, often one image: on one device no replica
+            # is ever handed an empty slice of a batch, and it saves like any other.
+            model = _copy_model(model)
         with run.lock:
             run.model = model
             run.notes = [*run.notes, *notes]
@@ -759,13 +766,44 @@ class _Data:
     validation: Any
     n_train: int
     steps_per_epoch: int
+    batch_size: int  # images in every training batch but the last
+    last_batch_size: int  # images in the last one, padding included
+    notes: list[str] = field(default_factory=list)
 
 
-def _prepare_data(dataset: Dataset, settings: TrainSettings, binary: bool) -> _Data:
+def replica_padding(count: int, batch: int, replicas: int) -> int:
+    """How many images to add to the last of `count` images in batches of `batch`
+    so that each of `replicas` devices gets at least one.
+
+    MirroredStrategy splits every global batch over its replicas; a last batch with
+    fewer images than replicas leaves a device an empty slice, which oneDNN's
+    convolution rejects on some CPUs ("input depth must be evenly divisible by filter
+    depth: 1 vs 16"). Uneven but non-empty slices are fine.
+    """
+    last = count % batch or batch
+    return max(0, replicas - last) if replicas > 1 and count else 0
+
+
+def _balanced_batch(count: int, largest: int) -> int:
+    """The batch size that splits `count` images into as few batches of at most
+    `largest` as possible, all within one image of each other."""
+    batches = max(1, math.ceil(count / largest))
+    return math.ceil(count / batches)
+
+
+def _prepare_data(
+    dataset: Dataset, settings: TrainSettings, binary: bool, replicas: int = 1
+) -> _Data:
     """tf.data pipelines that keep the images as uint8 (a quarter of float32's memory)
     and scale them per batch. The split and the order of every epoch come from NumPy
     with the run's seed, so the same seed gives the same batches whatever else the
-    process does."""
+    process does.
+
+    With several replicas every batch has at least one image per replica: the batch
+    size is raised to the replica count if below it, the last training batch of each
+    epoch is topped up with that epoch's first images, and validation batches are
+    balanced (padded only when there are fewer validation images than replicas).
+    """
     import tensorflow as tf
 
     rng = np.random.default_rng(settings.seed)
@@ -780,8 +818,21 @@ def _prepare_data(dataset: Dataset, settings: TrainSettings, binary: bool) -> _D
     # Batches of both splits gather from all the images by index: no copy of either.
     x_all, y_all = host_tensor(dataset.x_train), tf.constant(y)
     n_train = len(train_idx)
+    notes = []
     batch = min(settings.batch_size, n_train)
+    if batch < replicas:
+        batch = min(replicas, n_train)
+        notes.append(
+            f"Training on {replicas} devices needs at least one image per device in each "
+            f"batch, so batches hold {batch} images instead of {settings.batch_size}."
+        )
     steps = math.ceil(n_train / batch)
+    pad = replica_padding(n_train, batch, replicas)
+    if pad:
+        notes.append(
+            f"So that each of the {replicas} devices gets an image, the last batch of each "
+            f"epoch repeats {pad} of that epoch's first image{'s' if pad != 1 else ''}."
+        )
     # Each epoch's order is made when the epoch starts, from the NumPy state it starts
     # with: all of them at once would take epochs x images indices (43 MB for 200 MNIST
     # epochs), and a generator in the pipeline made training ~40% slower. Each order is
@@ -795,11 +846,12 @@ def _prepare_data(dataset: Dataset, settings: TrainSettings, binary: bool) -> _D
     def numpy_epoch_order(epoch: np.int64) -> np.ndarray:
         epoch_rng = np.random.default_rng()
         epoch_rng.bit_generator.state = epoch_states[int(epoch)]
-        return train_idx[epoch_rng.permutation(n_train)].astype(np.int32)
+        order = train_idx[epoch_rng.permutation(n_train)].astype(np.int32)
+        return np.concatenate([order, order[:pad]]) if pad else order
 
     def epoch_order(epoch):
         order = tf.numpy_function(numpy_epoch_order, [epoch], tf.int32, stateful=False)
-        return tf.ensure_shape(order, [n_train])
+        return tf.ensure_shape(order, [n_train + pad])
 
     def gather(idx):
         return tf.cast(tf.gather(x_all, idx), tf.float32) / 255.0, tf.gather(y_all, idx)
@@ -814,14 +866,20 @@ def _prepare_data(dataset: Dataset, settings: TrainSettings, binary: bool) -> _D
     )
     validation = None
     if n_val:
+        val_batch = max(batch, 256)
+        if replicas > 1:
+            val_batch = _balanced_batch(n_val, val_batch)
+            # Fewer validation images than devices: repeat some (a tiny split anyway).
+            val_idx = np.resize(val_idx, max(n_val, replicas))
         validation = (
             tf.data.Dataset.from_tensor_slices(val_idx.astype(np.int32))
-            .batch(max(batch, 256))
+            .batch(val_batch)
             .map(gather)
             .prefetch(2)
             .with_options(_no_autotune())
         )
-    return _Data(train, validation, n_train, steps)
+    last = (n_train % batch or batch) + pad
+    return _Data(train, validation, n_train, steps, batch, last, notes)
 
 
 HOST_TENSOR_CHUNK_BYTES = 4 << 20
@@ -963,12 +1021,13 @@ def _live_metrics_class() -> type:
     class LiveMetrics(keras.callbacks.Callback):
         """Writes per-batch and per-epoch metrics into the Run; checks Stop and NaN."""
 
-        def __init__(self, run: Run, n_train: int, batch_size: int, steps: int) -> None:
+        def __init__(self, run: Run, data: _Data) -> None:
             super().__init__()
             self.run_ = run
-            self.n_train = n_train
-            self.batch_size = min(batch_size, n_train)
-            self.steps = steps
+            self.n_train = data.n_train
+            self.batch_size = data.batch_size
+            self.last_batch_size = data.last_batch_size
+            self.steps = data.steps_per_epoch
             self.failure: str | None = None
             self.global_step = 0
             self._rate: float | None = None  # images/s, smoothed
@@ -991,7 +1050,7 @@ def _live_metrics_class() -> type:
             logs = logs or {}
             loss_mean = float(logs.get("loss", math.nan))
             acc_mean = float(logs.get("accuracy", math.nan))
-            size = min(self.batch_size, self.n_train - batch * self.batch_size)
+            size = self.last_batch_size if batch + 1 == self.steps else self.batch_size
             seen = self.seen + size
             # Keras reports means since the epoch began; recover this batch's own values.
             own_loss = (loss_mean * seen - self.loss_sum) / size

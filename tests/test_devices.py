@@ -42,6 +42,11 @@ def test_two_logical_cpus_train_under_mirrored_strategy_like_one_device(mirrored
     assert mirrored["devices_text"] == "2 devices (MirroredStrategy)"
     assert mirrored["model_strategy"] == "MirroredStrategy" and mirrored["replicas"] == 2
     assert mirrored["variable_type"] == "MirroredVariable"
+    # The uneven last batch was topped up so that both replicas got an image, and the
+    # run says so; the kept model predicts a single image.
+    assert any("the last batch of each epoch repeats 1 of" in note for note in mirrored["notes"])
+    assert mirrored["kept_model_strategy"] != "MirroredStrategy"
+    assert mirrored["one_image_prediction"] == 1
 
     single = start_run(load_preset("default"), load_builtin("digits"), SETTINGS,
                        cache=ResultCache())  # fmt: skip

@@ -296,6 +296,41 @@ def test_the_input_pipeline_yields_each_split_image_once_per_epoch_without_autot
             assert [label_of[image.tobytes()] for image in x.numpy()] == list(y.numpy())
 
 
+@pytest.mark.parametrize(("replicas", "batch_size"), [(2, 68), (3, 68), (4, 2), (8, 256)])
+def test_every_batch_gives_each_replica_an_image(digits, replicas, batch_size):
+    """MirroredStrategy splits each global batch over its replicas; an empty slice
+    fails oneDNN's convolution on some CPUs. 1,437 digits, 10% for validation."""
+    settings = TrainSettings(epochs=2, batch_size=batch_size, validation_split=0.1)
+    data = training._prepare_data(digits, settings, binary=False, replicas=replicas)
+    single = training._prepare_data(digits, settings, binary=False)
+    train = [len(y) for _, y in data.train]
+    validation = [len(y) for _, y in data.validation]
+    assert min(train) >= replicas and min(validation) >= replicas
+
+    # Nothing is dropped: each epoch still shows every training image, in as many steps
+    # as on one device when the batch size allows it.
+    def first_epoch(pipeline, steps) -> set[bytes]:
+        return {image.tobytes() for x, _ in pipeline.take(steps) for image in x.numpy()}
+
+    assert first_epoch(data.train, data.steps_per_epoch) == first_epoch(
+        single.train, single.steps_per_epoch
+    )
+    assert sum(train) == 2 * (data.n_train + training.replica_padding(
+        data.n_train, data.batch_size, replicas))  # fmt: skip
+    assert train[data.steps_per_epoch - 1] == data.last_batch_size
+    if batch_size >= replicas:
+        assert data.steps_per_epoch == single.steps_per_epoch
+    assert sum(validation) == len(digits.x_train) - data.n_train
+
+
+def test_replica_padding_tops_up_only_a_last_batch_too_small_to_split():
+    assert training.replica_padding(1293, 68, 2) == 1  # 19 batches of 68 and one of 1
+    assert training.replica_padding(1293, 68, 1) == 0
+    assert training.replica_padding(1292, 68, 2) == 0  # no remainder
+    assert training.replica_padding(1294, 68, 3) == 1  # 2 images for 3 replicas
+    assert training.replica_padding(1295, 68, 3) == 0  # 3 images: one each
+
+
 @pytest.mark.parametrize(
     "array",
     [

@@ -16,11 +16,26 @@ from dashboard.presets import load_preset
 from dashboard.training import ResultCache, TrainSettings, start_run
 
 
+def training_model_facts(run) -> dict:
+    """How the model that is training right now is distributed (None once it ended)."""
+    model = None
+    while model is None and not run.wait(0.005):
+        model = run._training_model
+    if model is None:
+        return {"model_strategy": None, "replicas": None, "variable_type": None}
+    return {
+        "model_strategy": type(model.distribute_strategy).__name__,
+        "replicas": model.distribute_strategy.num_replicas_in_sync,
+        "variable_type": type(model.weights[0].value).__name__,
+    }
+
+
 def main() -> None:
     assert os.environ.get("CNNLAB_DEVICES") == "cpu:2", "run me with CNNLAB_DEVICES=cpu:2"
     settings = TrainSettings.from_dict(json.loads(sys.argv[1]))
     digits = load_builtin("digits")
     run = start_run(load_preset("default"), digits, settings, cache=ResultCache())
+    training = training_model_facts(run)
     assert run.wait(600)
     model = run.model
     out = {
@@ -33,9 +48,13 @@ def main() -> None:
         "history": run.history,
         "batches": len(run.batches),
         "steps_per_epoch": run.steps_per_epoch,
-        "model_strategy": type(model.distribute_strategy).__name__ if model else None,
-        "replicas": model.distribute_strategy.num_replicas_in_sync if model else None,
-        "variable_type": type(model.weights[0].value).__name__ if model else None,
+        **training,
+        "notes": run.notes,
+        # The kept model predicts on one device: a single image splits over no replicas.
+        "kept_model_strategy": type(model.distribute_strategy).__name__ if model else None,
+        "one_image_prediction": (
+            model.predict(digits.x_test[:1] / 255.0, verbose=0).shape[0] if model else None
+        ),
     }
     # Stop mid-training (with augmentation: the wrapper model is built in the scope too).
     stopping = start_run(
