@@ -14,7 +14,6 @@ TensorFlow is imported lazily, inside the functions that need it.
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import math
@@ -31,6 +30,7 @@ from PIL import Image, ImageOps
 
 from dashboard import limits
 from dashboard.images import ImageError, decode_image
+from dashboard.inline_images import data_url
 from dashboard.spec import ModelSpec
 
 if TYPE_CHECKING:
@@ -63,6 +63,10 @@ class ModelFileError(ValueError):
 
 
 # --- preprocessing ----------------------------------------------------------------
+
+
+# The longest side of the user's image that Classify keeps to show beside the model's view.
+ORIGINAL_SHOWN_SIDE = 512
 
 
 @dataclass
@@ -191,6 +195,8 @@ def prepare(
     array = resize(pixels, (height, width), resize_mode)
     if frame and channels == 1:
         array = frame_digit(array)
+    # Keep only what the page shows: a 5000×5000 photo would hold 75 MB per image.
+    original.thumbnail((ORIGINAL_SHOWN_SIDE, ORIGINAL_SHOWN_SIDE), Image.Resampling.LANCZOS)
     return Prepared(name=name, original=original, array=array, inverted=inverted)
 
 
@@ -217,9 +223,7 @@ def thumbnail_url(image: Image.Image, size: int = 64) -> str:
     """A small PNG as a data URL, for a table's image column."""
     thumb = image.copy()
     thumb.thumbnail((size, size))
-    buffer = io.BytesIO()
-    thumb.save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return data_url(thumb)
 
 
 def is_blank(array: np.ndarray) -> bool:

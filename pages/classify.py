@@ -5,6 +5,7 @@ from streamlit_drawable_canvas import st_canvas
 
 from dashboard import charts, inference, limits, state
 from dashboard.inference import ImageError, ModelFileError
+from dashboard.inline_images import grid_html
 from dashboard.navigation import start_page
 
 start_page()
@@ -209,11 +210,11 @@ item, p = prepared[index], probs[index]
 best = inference.top_k(p, class_names, k)
 st.subheader(f"Prediction: {best[0][0]} ({best[0][1]:.1%})")
 left, middle, right = st.columns([1, 1, 2])
-left.image(item.original, caption=f"Your image: {item.name}", width="stretch")
+left.html(grid_html([item.original], [f"Your image: {item.name}"], width="stretch", sharp=False))
 seen = f"What the model sees: {h}×{w}, {'grayscale' if c == 1 else 'RGB'}"
 if item.inverted:
     seen += ", inverted to white on black"
-middle.image(inference.enlarge(item.array), caption=seen, width="stretch")
+middle.html(grid_html([inference.enlarge(item.array)], [seen], width="stretch"))
 right.plotly_chart(charts.topk_bar(best), width="stretch", key="topk")
 
 cam_tab, maps_tab, filters_tab = st.tabs(["Grad-CAM", "Feature maps", "First-layer filters"])

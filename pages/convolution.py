@@ -13,6 +13,7 @@ from dashboard.conv_pipeline import (
     run,
     step_input,
 )
+from dashboard.inline_images import grid_html
 from dashboard.navigation import start_page
 from dashboard.spec import FORMULA
 
@@ -231,10 +232,12 @@ for col, (title, values, empty) in zip(st.columns(4), panels, strict=True):
             st.caption(empty)
             continue
         st.markdown(f"**{title}** `{conv_images.shape_text(values)}`")
-        st.image(
-            conv_images.display_image(values),
-            width="stretch",
-            output_format=conv_images.display_format(values),
+        st.html(
+            grid_html(
+                [conv_images.display_image(values)],
+                width="stretch",
+                image_format=conv_images.display_format(values),
+            )
         )
         st.caption(f"min {values.min():.3g}, max {values.max():.3g}")
 st.caption(

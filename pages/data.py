@@ -13,6 +13,7 @@ from dashboard.datasets import (
     load_builtin,
     needs_download,
 )
+from dashboard.inline_images import grid_html
 from dashboard.navigation import start_page
 from dashboard.preview import class_strips
 from dashboard.uploads import UploadOptions, load_upload, skipped_summary
@@ -224,7 +225,8 @@ if len(strips) < dataset.num_classes:
     st.caption(f"Showing the first {len(strips)} of {dataset.num_classes} classes.")
 columns = st.columns(2)
 for i, strip in enumerate(strips):
-    columns[i % 2].image(
-        strip.image,
-        caption=f"{strip.name}: {strip.train_count:,} train, {strip.test_count:,} test",
+    columns[i % 2].html(
+        grid_html(
+            [strip.image], [f"{strip.name}: {strip.train_count:,} train, {strip.test_count:,} test"]
+        )
     )

@@ -17,6 +17,7 @@ from dashboard.evaluation import (
     start_baseline_run,
 )
 from dashboard.images import for_display
+from dashboard.inline_images import grid_html
 from dashboard.navigation import start_page
 from dashboard.spec import SpecError
 
@@ -115,12 +116,11 @@ else:
         f"**{names[pred_class]}** ({verdict})"
         + (f"; the {len(shown)} the model was surest of:" if len(cell) > len(shown) else ":")
     )
-    st.image(
-        [for_display(evaluation.x_test[i]) for i in shown],
-        caption=[
-            f"#{i}: {c:.0%}" for i, c in zip(shown, evaluation.confidence(shown), strict=True)
-        ],
-        output_format="PNG",
+    st.html(
+        grid_html(
+            [for_display(evaluation.x_test[i]) for i in shown],
+            [f"#{i}: {c:.0%}" for i, c in zip(shown, evaluation.confidence(shown), strict=True)],
+        )
     )
 
 # --- per-class scores ---------------------------------------------------------------
@@ -153,12 +153,7 @@ else:
     )
     mistakes = evaluation.mistakes(count)
     gallery = [for_display(evaluation.x_test[i], MISTAKE_WIDTH) for i in mistakes["index"]]
-    st.image(
-        gallery,
-        caption=list(mistakes["caption"]),
-        output_format="PNG",
-        width=gallery[0].shape[1],  # natural size: no browser blur, captions do not stretch it
-    )
+    st.html(grid_html(gallery, list(mistakes["caption"])))
 
 # --- CNN against dense-only ----------------------------------------------------------------
 

@@ -43,6 +43,14 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = f"CNNLAB_NO_SKIP=1 forbids skips: {reason}"
 
 
+def shown_image_captions(at) -> list[list[str]]:
+    """The captions of each group of pictures an AppTest page shows (one list per
+    `inline_images.grid_html` element, in page order)."""
+    from dashboard.inline_images import FIGURE_CLASS, captions_in
+
+    return [captions_in(e.value) for e in at.get("html") if FIGURE_CLASS in e.value]
+
+
 def shared_file(name: str) -> Path:
     """A file of ../shared/data, or skip (a failure under CI) with the reason."""
     path = SHARED_DATA / name

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import shown_image_captions
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -79,8 +80,8 @@ def mnist_model(mnist):
 
 
 def image_captions(at: AppTest) -> list[str]:
-    """Captions under st.image pictures."""
-    return [caption for element in at.get("image") for caption in element.captions]
+    """Captions under the page's pictures."""
+    return [caption for group in shown_image_captions(at) for caption in group]
 
 
 def jpeg(array: np.ndarray) -> bytes:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import shown_image_captions
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -61,7 +62,7 @@ def test_default_page_shows_all_four_pictures_with_their_shapes_and_formulas():
     assert "⌊(W + 2P − D·(K−1) − 1)/S⌋ + 1" in text
     assert "**Convolution** height: ⌊(512 + 0 − 1·(3−1) − 1)/1⌋ + 1 = 510" in text
     assert "**Pooling** width: ⌊(510 + 0 − 1·(2−1) − 1)/2⌋ + 1 = 255" in text
-    assert len(at.get("image")) == 4
+    assert len(shown_image_captions(at)) == 4
     assert not _errors(at)
 
 

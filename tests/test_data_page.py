@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import reload_tab
+from conftest import reload_tab, shown_image_captions
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -79,7 +79,7 @@ def shown(at: AppTest) -> dict:
     return {
         "header": at.header[0].value,
         "metrics": [m.value for m in at.metric],
-        "samples": sorted(c for image in at.image for c in image.captions),  # two columns
+        "samples": sorted(c for group in shown_image_captions(at) for c in group),  # two columns
         "errors": [e.value for e in at.error],
     }
 

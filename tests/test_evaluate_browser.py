@@ -6,6 +6,7 @@ invisible marker per cell; this test proves a real click reaches the page.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,11 +44,18 @@ def test_clicking_a_cell_shows_its_images(page, evaluate_url, artifacts_dir):
     # Plotly draws the markers after it inserts the chart's div: wait for all 100.
     expect(chart.locator(".scatterlayer .point")).to_have_count(100, timeout=60_000)
 
-    for true_class, predicted_class in [(3, 3), (5, 5)]:
+    for true_class, predicted_class in [(3, 3), (5, 5), (2, 2), (5, 5)]:
         click_cell(page, true_class, predicted_class)
-        page.get_by_text(
-            f"test images of class {true_class} were predicted as {predicted_class} (right)"
-        ).wait_for(timeout=30_000)
+        heading = page.get_by_text(
+            re.compile(
+                rf"(\d+) test images of class {true_class} were predicted as {predicted_class}"
+            )
+        )
+        heading.wait_for(timeout=30_000)
+        count = int(re.match(r"(\d+)", heading.inner_text()).group(1))
+        # The cell's own images are on the page, with its captions (at most 48 shown).
+        cell = page.locator("figure.cnnlab-image").first.locator("xpath=..")
+        expect(cell.locator("figure")).to_have_count(min(count, 48), timeout=30_000)
     page.screenshot(path=str(artifacts_dir / "evaluate-cell-click.png"), full_page=True)
     # Each click reruns the page; every image it shows has loaded.
     assert page_errors(page) == []

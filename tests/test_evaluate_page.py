@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import shown_image_captions
 from streamlit.testing.v1 import AppTest
 
 from dashboard.datasets import load_builtin
@@ -117,10 +118,10 @@ def test_shows_accuracy_confusion_matrix_scores_and_mistakes(cnn_run):
     assert list(table.columns) == ["class", "precision", "recall", "F1", "support"]
     assert table["support"].sum() == 360
 
-    mistakes = at.image[1]
-    assert len(mistakes.captions) == min(12, expected.num_mistakes)
+    mistakes = shown_image_captions(at)[1]
+    assert len(mistakes) == min(12, expected.num_mistakes)
     first = expected.mistakes(1).iloc[0]
-    assert mistakes.captions[0] == first["caption"]
+    assert mistakes[0] == first["caption"]
     assert first["caption"].startswith(f"true {first['true name']}, predicted ")
 
 
@@ -143,9 +144,10 @@ def test_picking_a_cell_shows_its_images(cnn_run):
     assert at.markdown[0].value.startswith(
         f"**{right}** test images of class **3** were predicted as **3** (right)"
     )
-    assert len(at.image[0].captions) == right
+    cell_captions = shown_image_captions(at)[0]
+    assert len(cell_captions) == right
     # Captions: test-set index and confidence, surest first.
-    indices = [int(c.split(":")[0][1:]) for c in at.image[0].captions]
+    indices = [int(c.split(":")[0][1:]) for c in cell_captions]
     assert set(indices) == set(expected.cell(3, 3).tolist())
     assert all(load_builtin("digits").y_test[i] == 3 for i in indices)
 
