@@ -16,9 +16,9 @@ No TensorFlow is imported unless step 3 runs.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
+import math
 import os
 import re
 import zipfile
@@ -29,7 +29,9 @@ from typing import Any
 import numpy as np
 
 from dashboard import limits
-from dashboard.limits import DataError
+from dashboard.budget import BUDGET
+from dashboard.byte_cache import ByteLRU
+from dashboard.limits import DataError, human_bytes
 
 __all__ = ["DataError", "Dataset", "DatasetChoice", "dataset_choices", "load_builtin"]
 
@@ -261,6 +263,11 @@ def dataset_from_arrays(
             for v in np.asarray(arrays["class_names"]).ravel().tolist()
         ]
     n_labels = int(max(y_train.max(), y_test.max())) + 1
+    if n_labels > limits.MAX_CLASS_NAMES or len(class_names or ()) > limits.MAX_CLASS_NAMES:
+        raise DataError(
+            f"'{name}' has {max(n_labels, len(class_names or ())):,} classes; CNN Lab takes at "
+            f"most {limits.MAX_CLASS_NAMES:,}, so number the classes from 0 and keep one name each."
+        )
     if class_names is None:
         known = KNOWN_CLASS_NAMES.get(name)
         class_names = (
@@ -281,17 +288,70 @@ def dataset_from_arrays(
 # --- .npz files ------------------------------------------------------------------------------
 
 
+def check_npz_headers(archive: zipfile.ZipFile, filename: str) -> int:
+    """Refuse an .npz by its arrays' headers, before any array is allocated: NumPy makes
+    an array of the declared shape first and fills it after, so a header that lies
+    about its shape, or arrays too large together, never reach np.load."""
+    total = 0
+    for info in archive.infolist():
+        if not info.filename.endswith(".npy"):
+            continue
+        with archive.open(info) as member:
+            try:
+                version = np.lib.format.read_magic(member)
+                read_header = (
+                    np.lib.format.read_array_header_1_0
+                    if version == (1, 0)
+                    else np.lib.format.read_array_header_2_0
+                )
+                shape, _, dtype = read_header(member)
+            except (ValueError, OSError, EOFError, SyntaxError):
+                raise DataError(
+                    f"'{filename}' has a damaged array '{info.filename}'; save the arrays "
+                    "again with numpy.savez and upload the new file."
+                ) from None
+        declared = math.prod(shape) * dtype.itemsize
+        if declared > info.file_size:
+            raise DataError(
+                f"'{filename}' is damaged: '{info.filename}' declares {human_bytes(declared)} "
+                f"but holds {human_bytes(info.file_size)}; save it again and upload the new file."
+            )
+        if info.filename == "class_names.npy" and math.prod(shape) > limits.MAX_CLASS_NAMES:
+            raise DataError(
+                f"'{filename}' names {math.prod(shape):,} classes; CNN Lab takes at most "
+                f"{limits.MAX_CLASS_NAMES:,}, so keep one name per class."
+            )
+        total += declared
+    if total > limits.MAX_DATASET_BYTES:
+        raise DataError(
+            f"'{filename}' holds {human_bytes(total)} of arrays; a dataset may take at most "
+            f"{human_bytes(limits.MAX_DATASET_BYTES)}, so keep fewer or smaller images."
+        )
+    return total
+
+
 def read_npz(file: Path | io.BytesIO, name: str, source: str, *, shareable: bool) -> Dataset:
     """A Dataset from an .npz in Keras layout; refuses pickles and oversized members."""
     try:
         with zipfile.ZipFile(file) as archive:
+            size = file.getbuffer().nbytes if isinstance(file, io.BytesIO) else file.stat().st_size
             limits.check_archive(
-                archive.infolist(), f"{name}.npz", limits.MAX_NPZ_COMPRESSION_RATIO
+                archive.infolist(),
+                f"{name}.npz",
+                limits.MAX_NPZ_COMPRESSION_RATIO,
+                archive_bytes=size,
+                max_member_bytes=limits.MAX_DATASET_BYTES,
             )
+            declared = check_npz_headers(archive, f"{name}.npz")
         if isinstance(file, io.BytesIO):
             file.seek(0)
-        with np.load(file, allow_pickle=False) as npz:
+        # The arrays as loaded, and the checked copies dataset_from_arrays may make.
+        with (
+            BUDGET.reserve(2 * declared, f"Reading '{name}.npz'", NPZ_FIX),
+            np.load(file, allow_pickle=False) as npz,
+        ):
             arrays = {key: npz[key] for key in npz.files}
+            return dataset_from_arrays(name, arrays, source, shareable=shareable)
     except zipfile.BadZipFile:
         raise DataError(
             f"'{name}.npz' is not an .npz file; save the arrays with numpy.savez or savez_compressed."
@@ -306,7 +366,9 @@ def read_npz(file: Path | io.BytesIO, name: str, source: str, *, shareable: bool
         ) from None
     except (OSError, EOFError) as exc:
         raise DataError(f"'{name}.npz' is damaged ({exc}); save it again and retry.") from None
-    return dataset_from_arrays(name, arrays, source, shareable=shareable)
+
+
+NPZ_FIX = "save fewer or smaller images in it"
 
 
 def load_npz_bytes(data: bytes, filename: str) -> Dataset:
@@ -315,7 +377,7 @@ def load_npz_bytes(data: bytes, filename: str) -> Dataset:
     name = Path(filename).stem or "upload"
     dataset = read_npz(io.BytesIO(data), name, f"your upload '{filename}'", shareable=False)
     dataset.meta.update(upload=filename)
-    return dataset
+    return hold_dataset(dataset, f"Keeping '{filename}'", NPZ_FIX)
 
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -397,18 +459,21 @@ def load_shapes(size: int = 32, count: int = 2000, seed: int = 0) -> Dataset:
             f"{count:,} shapes of {size}×{size} would take {limits.human_bytes(count * size * size * 3)}; "
             f"pick at most {most:,} at this size, or a smaller size."
         )
-    images, labels, boxes = draw_shapes(count, size, seed)
-    test = stratified_split(labels, 0.2, seed)
-    return Dataset.from_split(
-        images,
-        labels,
-        test,
-        name=f"shapes{size}",
-        class_names=list(SHAPE_NAMES),
-        source=f"shapes drawn by CNN Lab: {count:,} images of {size}×{size} RGB, seed {seed}",
-        # Where each object is (x0, y0, x1, y1), to check that Grad-CAM looks at it.
-        meta={"boxes_train": boxes[~test], "boxes_test": boxes[test]},
-    )
+    # The images, their train/test copy, and a batch of float32 blending arrays.
+    peak = 2 * count * size * size * 3 + 256 * size * size * 16
+    with BUDGET.reserve(peak, "Drawing the shapes", "pick fewer shapes or a smaller size"):
+        images, labels, boxes = draw_shapes(count, size, seed)
+        test = stratified_split(labels, 0.2, seed)
+        return Dataset.from_split(
+            images,
+            labels,
+            test,
+            name=f"shapes{size}",
+            class_names=list(SHAPE_NAMES),
+            source=f"shapes drawn by CNN Lab: {count:,} images of {size}×{size} RGB, seed {seed}",
+            # Where each object is (x0, y0, x1, y1), to check that Grad-CAM looks at it.
+            meta={"boxes_train": boxes[~test], "boxes_test": boxes[test]},
+        )
 
 
 def _load_local_or_download(name: str) -> Dataset:
@@ -429,10 +494,29 @@ def _load_local_or_download(name: str) -> Dataset:
     return dataset
 
 
-@functools.lru_cache(maxsize=4)
+def dataset_bytes(dataset: Dataset) -> int:
+    """The bytes of a dataset's four arrays."""
+    return sum(a.nbytes for a in (dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test))
+
+
+# Built-in datasets shared by every session, bounded by the bytes they hold
+# (CNNLAB_DATASET_CACHE_MB): MNIST is 55 MB, CIFAR-10 184 MB, a large shapes set 500 MB.
+_DATASETS: ByteLRU[Dataset] = ByteLRU(
+    int(os.environ.get("CNNLAB_DATASET_CACHE_MB", "512")) * limits.MB, dataset_bytes
+)
+
+
 def _load_cached(name: str, options: tuple, data_folder: str, cache_folder: str) -> Dataset:
     # data_folder and cache_folder are part of the key only: a changed environment is a new entry.
-    opts = dict(options)
+    key = (name, options, data_folder, cache_folder)
+    dataset = _DATASETS.get(key)
+    if dataset is None:
+        dataset = _load_uncached(name, dict(options))
+        _DATASETS.put(key, dataset)
+    return dataset
+
+
+def _load_uncached(name: str, opts: dict) -> Dataset:
     if name == "digits":
         dataset = load_digits(8)
     elif name == "digits28":
@@ -445,6 +529,13 @@ def _load_cached(name: str, options: tuple, data_folder: str, cache_folder: str)
     # Shared by every session: make accidental in-place edits fail loudly.
     for array in (dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test):
         array.flags.writeable = False
+    return hold_dataset(dataset, f"Keeping {name}", "pick a smaller dataset or fewer shapes")
+
+
+def hold_dataset(dataset: Dataset, what: str, fix: str) -> Dataset:
+    """Book a dataset's arrays in the server's memory budget for as long as it is kept
+    (BudgetError, a DataError, when they do not fit)."""
+    BUDGET.hold_for(dataset, dataset_bytes(dataset), what, fix)
     return dataset
 
 

@@ -287,11 +287,14 @@ def pending_partner(run: Run, runs: list[Run]) -> Run | None:
 
 
 def start_baseline_run(cnn_run: Run) -> Run:
-    """Start training the dense-only baseline on a CNN run's data with the same settings."""
+    """Start training the dense-only baseline on a CNN run's data with the same settings,
+    for the same browser session."""
     from dashboard import training
 
     spec = baseline_spec(cnn_run.spec)
-    return training.start_run(spec, dataset_for_run(cnn_run), cnn_run.train_settings)
+    return training.start_run(
+        spec, dataset_for_run(cnn_run), cnn_run.train_settings, owner=cnn_run.owner
+    )
 
 
 def _same_data(a: Run, b: Run) -> bool:

@@ -82,6 +82,12 @@ def _declared_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
+def declared_pixels(data: bytes) -> int | None:
+    """The pixels a PNG, GIF, BMP or JPEG header declares, before decoding; None if unknown."""
+    size = _declared_size(data)
+    return size[0] * size[1] if size else None
+
+
 def decode_image(
     data: bytes, name: str = "The image", draft: tuple[str, tuple[int, int]] | None = None
 ) -> Image.Image:

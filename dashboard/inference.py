@@ -29,9 +29,10 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from dashboard import limits
-from dashboard.images import ImageError, decode_image
+from dashboard.images import ImageError, declared_pixels, decode_image
 from dashboard.inline_images import data_url
-from dashboard.spec import ModelSpec
+from dashboard.model_config import declared_model
+from dashboard.spec import ModelSpec, json_depth
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -240,11 +241,26 @@ def prepare_many(
 ) -> tuple[list[Prepared], list[str]]:
     """Decode and prepare each (name, bytes); a bad file gives its message and the
     others go on. Returns (prepared images, error messages) in upload order."""
+    from dashboard.budget import BUDGET, BudgetError
+
     prepared, errors = [], []
+    most = limits.MAX_CLASSIFY_IMAGES
+    if len(files) > most:
+        errors.append(
+            f"You gave {len(files)} images; CNN Lab classifies at most {most} at once, so the "
+            f"first {most} are shown; remove some to see the others."
+        )
+        files = files[:most]
+    # JPEGs decode straight at a reduced scale when the page needs no more pixels.
+    side = max(input_shape[0], input_shape[1], ORIGINAL_SHOWN_SIDE)
     for name, data in files:
         try:
-            prepared.append(prepare(decode_image(data, name), input_shape, name=name, **options))
-        except ImageError as exc:
+            # The decoded image, its RGB and grayscale copies: ~4 bytes a declared pixel.
+            pixels = declared_pixels(data) or limits.MAX_IMAGE_PIXELS
+            with BUDGET.reserve(4 * pixels, f"Decoding {name}", "upload a smaller image"):
+                image = decode_image(data, name, draft=("RGB", (side, side)))
+                prepared.append(prepare(image, input_shape, name=name, **options))
+        except (ImageError, BudgetError) as exc:
             errors.append(str(exc))
     return prepared, errors
 
@@ -358,6 +374,41 @@ def default_class_names(model: Any) -> list[str]:
     return [str(i) for i in range(2 if units == 1 else units)]
 
 
+# A Keras config nests layers in models in layers: a real one stays under 20 levels.
+MAX_CONFIG_DEPTH = 40
+
+
+def check_declared_model(config: Any, name: str) -> None:
+    """Refuse a model by what its config declares, before Keras allocates any of it:
+    too many weights, an input too large to prepare images for, or more memory than
+    the server's budget has free (the weights are held twice while they load)."""
+    from dashboard.budget import BUDGET, BudgetError
+
+    declared = declared_model(config) if isinstance(config, dict) else None
+    if declared is None or declared.layers == 0:
+        raise ModelFileError(
+            f"{name} is not a Keras model file; save your model with model.save('model.keras') "
+            "and upload that file."
+        )
+    if declared.params > limits.MAX_MODEL_PARAMS:
+        raise ModelFileError(
+            f"{name} declares {declared.params:,} weights; models here may have at most "
+            f"{limits.MAX_MODEL_PARAMS:,}, so upload a smaller model."
+        )
+    side = max((v for v in (declared.input_shape or ())[:2] if isinstance(v, int)), default=0)
+    if side > limits.MAX_INPUT_SIDE:
+        shape = "×".join(str(v) for v in declared.input_shape or ())
+        raise ModelFileError(
+            f"{name} takes {shape} images; CNN Lab prepares images of at most "
+            f"{limits.MAX_INPUT_SIDE}×{limits.MAX_INPUT_SIDE}, so upload a model with a "
+            "smaller input."
+        )
+    try:
+        BUDGET.check(declared.params * 4 * 2, f"Loading {name}", "upload a smaller model")
+    except BudgetError as exc:
+        raise ModelFileError(str(exc)) from None
+
+
 def load_model_file(data: bytes, name: str = "The file") -> Classifier:
     """Load an uploaded .keras file with safe_mode=True and check it is an image classifier.
 
@@ -380,18 +431,32 @@ def load_model_file(data: bytes, name: str = "The file") -> Classifier:
             members = archive.infolist()
             names = {info.filename for info in members}
             unpacked = sum(info.file_size for info in members)
-            config = json.loads(archive.read("config.json")) if "config.json" in names else None
-    except (zipfile.BadZipFile, OSError, ValueError, RuntimeError):
+            if unpacked > limits.MAX_MODEL_UNPACKED_BYTES:
+                raise ModelFileError(
+                    f"{name} would unpack to {unpacked / 1e6:.0f} MB, over the "
+                    f"{limits.MAX_MODEL_UNPACKED_BYTES / 1e6:.0f} MB limit; upload a smaller model."
+                )
+            if "config.json" not in names or "model.weights.h5" not in names:
+                raise ModelFileError(not_a_model)
+            config_size = archive.getinfo("config.json").file_size
+            if config_size > limits.MAX_MODEL_CONFIG_BYTES:
+                raise ModelFileError(
+                    f"{name} has a {limits.human_bytes(config_size)} config.json, far more than "
+                    f"a model's description needs (at most "
+                    f"{limits.human_bytes(limits.MAX_MODEL_CONFIG_BYTES)}); save the model "
+                    "again with model.save('model.keras')."
+                )
+            raw = archive.read("config.json")
+        if json_depth(raw) > MAX_CONFIG_DEPTH:
+            raise ModelFileError(not_a_model)
+        config = json.loads(raw)
+    except (zipfile.BadZipFile, OSError, ValueError, RuntimeError) as exc:
+        if isinstance(exc, ModelFileError):
+            raise
         raise ModelFileError(
             f"{name} is a damaged .keras archive; save the model again and upload the new file."
         ) from None
-    if config is None or "model.weights.h5" not in names:
-        raise ModelFileError(not_a_model)
-    if unpacked > limits.MAX_MODEL_UNPACKED_BYTES:
-        raise ModelFileError(
-            f"{name} would unpack to {unpacked / 1e6:.0f} MB, over the "
-            f"{limits.MAX_MODEL_UNPACKED_BYTES / 1e6:.0f} MB limit; upload a smaller model."
-        )
+    check_declared_model(config, name)
 
     import keras
 

@@ -37,10 +37,32 @@ MAX_IMAGE_PIXELS = 25_000_000  # per image (5000 × 5000); larger images are ski
 MAX_DATASET_BYTES = 512 * MB  # the decoded uint8 arrays of one uploaded dataset
 MAX_UPLOADS_PER_SESSION = 3  # older uploads are forgotten first
 
+# The most pixels one upload may decode, summed over its images' declared sizes (each
+# decoded image is briefly held at full size before it is shrunk).
+MAX_DECODED_PIXELS_PER_UPLOAD = 400_000_000
+MAX_ZIP_MEMBER_BYTES = 64 * MB  # one file inside a zip, unpacked
+MAX_CLASS_NAMES = 1000  # entries of an .npz's class_names
+
+# --- training ---------------------------------------------------------------------------
+# Batches one run may train (epochs × batches per epoch): 200 MNIST epochs at batch 8
+# are 1.35 M.
+MAX_RUN_BATCHES = 1_500_000
+
+# --- model specs (Build page, share links, spec files) -----------------------------------
+MAX_LAYERS = 64  # layers in one spec, the output layer not counted
+MAX_MODEL_PARAMS = 25_000_000  # weights of one model (the cats_vs_dogs preset has 19 M)
+MAX_SPEC_BYTES = 64 * 1024  # a spec as JSON: an uploaded file, or what a link unpacks to
+MAX_LINK_CHARS = 16_000  # the ?spec= part of a share link
+MAX_JSON_DEPTH = 8  # nesting of objects and lists in a spec (a real one has 4)
+MAX_INPUT_SIDE = 1024  # a model's input height and width
+MAX_INPUT_CHANNELS = 64
+
 # --- model files (Classify page) ------------------------------------------------------
 MAX_MODEL_BYTES = 50 * MB
 # A .keras file is a zip: refuse one that would unpack to far more than it weighs.
 MAX_MODEL_UNPACKED_BYTES = 4 * MAX_MODEL_BYTES
+MAX_MODEL_CONFIG_BYTES = 1 * MB  # config.json inside a .keras (a real one is a few KB)
+MAX_CLASSIFY_IMAGES = 64  # images classified at once (each kept at most 512 px across)
 
 # --- what a dataset needs -------------------------------------------------------------
 MIN_CLASSES = 2
@@ -92,10 +114,15 @@ def is_unsafe_name(name: str) -> bool:
 
 
 def check_archive(
-    entries: Sequence[zipfile.ZipInfo], filename: str, max_ratio: float = MAX_COMPRESSION_RATIO
+    entries: Sequence[zipfile.ZipInfo],
+    filename: str,
+    max_ratio: float = MAX_COMPRESSION_RATIO,
+    archive_bytes: int | None = None,
+    max_member_bytes: int = MAX_ZIP_MEMBER_BYTES,
 ) -> None:
     """Refuse a zip (or .npz) before reading any member: too many entries, unsafe paths,
-    too much uncompressed data, or a compression ratio only a zip bomb has.
+    declared sizes the file cannot hold (`archive_bytes`: the file's size), a member or
+    a total too large unpacked, or a compression ratio only a zip bomb has.
 
     The declared sizes can be trusted as a bound: zipfile stops each member at its
     declared size and fails the CRC check if the data was longer.
@@ -111,13 +138,27 @@ def check_archive(
                 f"'{filename}' was refused because its entry '{info.filename}' has an absolute "
                 "path or '..'; zip the class folders themselves and upload again."
             )
+    packed = sum(info.compress_size for info in entries)
+    if archive_bytes is not None and packed > archive_bytes:
+        # Each member is read up to its declared compressed size; sizes that add up to
+        # more than the file itself are lies meant to get more than the file holds.
+        raise DataError(
+            f"'{filename}' is damaged: its directory declares {human_bytes(packed)} of packed "
+            f"data in a {human_bytes(archive_bytes)} file; zip the folder again and upload the new file."
+        )
+    biggest = max(entries, key=lambda info: info.file_size, default=None)
+    if biggest is not None and biggest.file_size > max_member_bytes:
+        raise DataError(
+            f"'{filename}' holds '{biggest.filename}', which unpacks to "
+            f"{human_bytes(biggest.file_size)}; one file may be at most "
+            f"{human_bytes(max_member_bytes)}, so leave it out or make it smaller."
+        )
     total = sum(info.file_size for info in entries)
     if total > MAX_UNCOMPRESSED_BYTES:
         raise DataError(
             f"'{filename}' would unpack to {human_bytes(total)}; the limit is "
             f"{human_bytes(MAX_UNCOMPRESSED_BYTES)}, so upload fewer or smaller images."
         )
-    packed = sum(info.compress_size for info in entries)
     suspicious = [
         info
         for info in entries

@@ -3,7 +3,16 @@ home page both read this list, so a page is added in one place."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+
+_LOG = logging.getLogger(__name__)
+
+# What a page shows for an error nothing else caught; the traceback goes to the server log.
+UNEXPECTED_ERROR = (
+    "Something went wrong on this page; your model, runs and uploads are kept. Reload the "
+    "page or go back to the step before; if it happens again, tell the workshop host."
+)
 
 
 @dataclass(frozen=True)
@@ -83,3 +92,27 @@ def start_page() -> None:
     streamlit_cleanup.install()
     state.session_token()
     state.restore_kept_work()
+
+
+def run_app() -> None:
+    """streamlit_app.py: page config, the menu, and the chosen page, guarded so that no
+    traceback ever reaches a page (client.showErrorDetails hides any that gets past)."""
+    import streamlit as st
+
+    st.set_page_config(page_title="CNN Lab", page_icon="🧠", layout="wide")
+    page = st.navigation(
+        [st.Page(p.path, title=p.title, icon=p.icon, default=i == 0) for i, p in enumerate(PAGES)]
+    )
+    run_guarded(page.run)
+
+
+def run_guarded(run_page) -> None:
+    """Run a page; anything it raises becomes one sentence, the traceback a log entry.
+    Streamlit's own rerun and stop signals are BaseExceptions and pass through."""
+    import streamlit as st
+
+    try:
+        run_page()
+    except Exception:
+        _LOG.exception("a page failed")
+        st.error(UNEXPECTED_ERROR)

@@ -7,6 +7,11 @@ does the tab's other work (the model being built, the chosen and uploaded data,
 the Train settings: see state._keep). A model's share link never carries the
 token (the build page builds links from the bare URL).
 
+A token grants nothing to a stranger: it is bound to the browser that made it, by a
+browser id kept in that browser's cookie (BROWSER_COOKIE). A link carrying another
+browser's token (pasted in a workshop chat, read off a projected address bar) opens a
+new, empty session; a reload in the same browser sends the cookie and finds its work.
+
 A session has ended for good when none of the Streamlit sessions that used its
 token is connected and none was seen for `ttl` seconds (CNNLAB_SESSION_TTL, 15
 minutes by default). Then its runs stop and their memory is freed. No TensorFlow.
@@ -25,6 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
+BROWSER_COOKIE = "cnnlab_browser"
+BROWSER_COOKIE_DAYS = 30
 DEFAULT_TTL_SECONDS = 15 * 60
 
 
@@ -39,6 +46,7 @@ def valid_token(value: Any) -> bool:
 
 @dataclass
 class _Entry:
+    browser: str | None = None  # the browser id that made this token; only it may use it
     runs: dict[str, Any] = field(default_factory=dict)
     kept: dict[str, Any] = field(default_factory=dict)  # session-state key -> value
     last_seen: float = field(default_factory=time.monotonic)
@@ -75,6 +83,17 @@ class SessionStore:
         self._entries: dict[str, _Entry] = {}
         self._reaper: threading.Thread | None = None
         self._auto_reap = auto_reap  # False: only explicit reap() calls (tests)
+
+    def claim(self, token: str, browser: str, *, new: bool = False) -> bool:
+        """May `browser` use `token`? True for the browser that made it. `new` makes a
+        fresh token this browser's; a token the store does not know (the server
+        restarted, or a guess) is never adopted, so it cannot be planted either."""
+        with self._lock:
+            entry = self._entries.get(token)
+            if new and entry is None:
+                self._entries[token] = _Entry(browser=browser)
+                return True
+            return entry is not None and entry.browser is not None and entry.browser == browser
 
     def runs(self, token: str) -> dict[str, Any]:
         """The token's runs; the same dict object on every call, so edits are shared."""

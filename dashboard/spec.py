@@ -16,6 +16,8 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from dashboard import limits
+
 SCHEMA_VERSION = 1
 
 ACTIVATIONS = ("relu", "linear", "sigmoid", "tanh", "elu", "selu", "gelu", "swish", "softmax")
@@ -182,6 +184,18 @@ class ModelSpec:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> ModelSpec:
+        if len(text) > limits.MAX_SPEC_BYTES:
+            raise SpecError(
+                f"This spec is {limits.human_bytes(len(text))}; a spec may be at most "
+                f"{limits.human_bytes(limits.MAX_SPEC_BYTES)} (a real one is a few KB), so "
+                "upload a file saved by CNN Lab's 'Download spec'."
+            )
+        depth = json_depth(text)
+        if depth > limits.MAX_JSON_DEPTH:
+            raise SpecError(
+                f"This spec nests {depth} levels deep; a spec has at most "
+                f"{limits.MAX_JSON_DEPTH}, so upload a file saved by CNN Lab's 'Download spec'."
+            )
         try:
             data = json.loads(text)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -190,6 +204,30 @@ class ModelSpec:
                 "upload a file saved by CNN Lab's 'Download spec'."
             ) from None
         return spec_from_dict(data)
+
+
+def json_depth(text: str | bytes) -> int:
+    """How deeply objects and lists nest in JSON text, counted without parsing it (a
+    deep enough nest makes json.loads raise RecursionError)."""
+    raw = text.encode() if isinstance(text, str) else text
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
 
 
 def spec_from_dict(data: Any, validate: bool = True) -> ModelSpec:
@@ -223,6 +261,11 @@ def spec_from_dict(data: Any, validate: bool = True) -> ModelSpec:
     layers_data = data["layers"]
     if not isinstance(layers_data, list):
         raise SpecError("'layers' must be a list of layer objects.")
+    if len(layers_data) > limits.MAX_LAYERS:
+        raise SpecError(
+            f"This spec has {len(layers_data):,} layers; a model may have at most "
+            f"{limits.MAX_LAYERS}, so remove layers or load a preset."
+        )
     layers = []
     for i, item in enumerate(layers_data, start=1):
         if not isinstance(item, dict) or "type" not in item:
@@ -256,14 +299,28 @@ def spec_to_link_param(spec: ModelSpec) -> str:
 
 
 def spec_from_link_param(param: str) -> ModelSpec:
-    """Decode a share link's spec; SpecError if it is damaged or not a spec."""
+    """Decode a share link's spec; SpecError if it is damaged, too large or not a spec."""
+    if len(param) > limits.MAX_LINK_CHARS:
+        raise SpecError(
+            f"This link's model is {len(param):,} characters long; a share link holds at most "
+            f"{limits.MAX_LINK_CHARS:,}, so ask for the link again or load a preset."
+        )
     try:
         packed = base64.urlsafe_b64decode(param + "=" * (-len(param) % 4))
         inflater = zlib.decompressobj()
-        raw = inflater.decompress(packed, 1_000_000)  # a spec is a few KB; never inflate more
+        # A spec is a few KB; one byte more than the limit is enough to refuse it.
+        raw = inflater.decompress(packed, limits.MAX_SPEC_BYTES + 1)
+        if len(raw) > limits.MAX_SPEC_BYTES:
+            raise SpecError(
+                f"This link's model unpacks to more than {limits.human_bytes(limits.MAX_SPEC_BYTES)} "
+                "of settings, far more than any model CNN Lab builds; ask for the link again "
+                "or load a preset."
+            )
         if not inflater.eof:
-            raise ValueError("incomplete or oversized")
-    except (binascii.Error, ValueError, zlib.error):
+            raise ValueError("incomplete")
+    except (binascii.Error, ValueError, zlib.error) as exc:
+        if isinstance(exc, SpecError):
+            raise
         raise SpecError(
             "This link's model could not be read (it may have been cut off when copied); "
             "ask for the link again or load a preset."
@@ -317,10 +374,11 @@ def model_setting_errors(spec: ModelSpec) -> list[str]:
     """Problems with the input shape or class count (not tied to one layer)."""
     problems = []
     h, w, c = spec.input_shape
-    if not all(_is_int(v, 1, 4096) for v in (h, w)) or not _is_int(c, 1, 64):
+    side, channels = limits.MAX_INPUT_SIDE, limits.MAX_INPUT_CHANNELS
+    if not all(_is_int(v, 1, side) for v in (h, w)) or not _is_int(c, 1, channels):
         problems.append(
             f"Input shape {spec.input_shape} is not usable: height and width must be "
-            "1 to 4096, channels 1 to 64."
+            f"1 to {side}, channels 1 to {channels}."
         )
     if not _is_int(spec.num_classes, 2, 10_000):
         problems.append(f"A classifier needs at least 2 classes, not {spec.num_classes!r}.")

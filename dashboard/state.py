@@ -188,12 +188,53 @@ def _script_session_id() -> str | None:
     return ctx.session_id if ctx is not None else None
 
 
+BROWSER_KEY = "browser_id"
+
+
+def browser_cookie() -> str | None:
+    """The browser id this browser's cookie holds, if any (st.context.cookies)."""
+    try:
+        value = st.context.cookies.get(sessions.BROWSER_COOKIE)
+    except Exception:  # no browser behind this script run (bare mode)
+        return None
+    return value if sessions.valid_token(value) else None
+
+
+def browser_id() -> str:
+    """This browser's id: from its cookie, else a new one that the page stores in a
+    cookie (set once by a script in the page; the server never sends it in a URL)."""
+    browser = st.session_state.get(BROWSER_KEY)
+    if browser is None:
+        browser = browser_cookie()
+        if browser is None:
+            browser = sessions.new_token()
+            _set_browser_cookie(browser)
+        st.session_state[BROWSER_KEY] = browser
+    return browser
+
+
+def _set_browser_cookie(browser: str) -> None:
+    days = sessions.BROWSER_COOKIE_DAYS
+    st.html(
+        "<script>document.cookie = "
+        f"'{sessions.BROWSER_COOKIE}={browser}; path=/; max-age={days * 86400}; "
+        "SameSite=Strict' + (location.protocol === 'https:' ? '; Secure' : '');</script>",
+        unsafe_allow_javascript=True,
+    )
+
+
 def session_token() -> str:
-    """This tab's token: from the URL on the first run, else new; kept in the URL."""
+    """This tab's token, kept in the URL: the URL's own on the first run if this browser
+    made it (a reload), else a new one, bound to this browser."""
     token = st.session_state.get(SESSION_TOKEN_KEY)
     if token is None:
+        browser = browser_id()
         candidate = st.query_params.get(SESSION_QUERY_KEY)
-        token = candidate if sessions.valid_token(candidate) else sessions.new_token()
+        if sessions.valid_token(candidate) and sessions.STORE.claim(candidate, browser):
+            token = candidate
+        else:  # none, or another browser's: a link never hands over a session
+            token = sessions.new_token()
+            sessions.STORE.claim(token, browser, new=True)
         st.session_state[SESSION_TOKEN_KEY] = token
     if st.query_params.get(SESSION_QUERY_KEY) != token:
         # Page switches may drop query params; put the token back so F5 keeps the runs.

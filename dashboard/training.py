@@ -49,6 +49,11 @@ LR_SCHEDULES: dict[str, str] = {
 SGD_MOMENTUM = 0.9
 # A loss this many times its first value has diverged for good (NaN is near).
 EXPLODED_FACTOR = 1e6
+# Fair share on a shared server: runs one browser session may have queued or training.
+MAX_LIVE_RUNS_PER_SESSION = 3
+# The per-batch history keeps at most this many points: past it, every other point goes
+# (a 200-epoch MNIST run at batch 8 has 1.35 M batches; ~500 bytes each in dicts).
+MAX_BATCH_POINTS = 10_000
 
 # Process-wide: one queue and one cache for every browser session.
 QUEUE = TrainingQueue()
@@ -236,6 +241,7 @@ class Run:
     finished_at: float | None = None
     fingerprint: str | None = None
     cached: bool = False  # the result came from an identical earlier run
+    owner: str | None = None  # the browser session that started it (fair share)
     # How it trains: "MirroredStrategy" or "default", and on how many devices (0: not yet).
     strategy: str | None = None
     device_count: int = 0
@@ -352,11 +358,13 @@ def start_run(
     *,
     queue: TrainingQueue | None = None,
     cache: ResultCache | None = None,
+    owner: str | None = None,
 ) -> Run:
     """Start training `spec` on `dataset` in a background thread and return its Run.
 
-    Raises SpecError for settings or a spec that cannot train on this data; the
-    message is one sentence saying what to do.
+    Raises SpecError for settings or a spec that cannot train on this data, a run too
+    large for this server, or a session that has too many runs going already (`owner`);
+    the message is one sentence saying what to do.
     """
     problems = settings.problems()
     if problems:
@@ -364,6 +372,9 @@ def start_run(
     fitted, notes = fit_spec_to_dataset(spec, dataset)
     if len(dataset.x_train) < 2:
         raise SpecError("The dataset needs at least 2 training images; pick or upload more.")
+    refusal = run_refusal(fitted, dataset, settings, owner)
+    if refusal:
+        raise SpecError(refusal)
     run = Run(
         id=new_run_id(),
         spec=fitted,
@@ -372,6 +383,7 @@ def start_run(
         settings=settings.to_dict(),
         notes=notes,
         dataset=dataset,
+        owner=owner,
     )
     if dataset.shareable:
         run.fingerprint = run_fingerprint(
@@ -387,6 +399,34 @@ def start_run(
     run._thread = thread
     thread.start()
     return run
+
+
+def run_refusal(
+    spec: ModelSpec, dataset: Dataset, settings: TrainSettings, owner: str | None = None
+) -> str | None:
+    """Why this run may not start on this server (one sentence), or None."""
+    from dashboard import budget, limits
+
+    batch = min(settings.batch_size, len(dataset.x_train))
+    refusal = budget.training_refusal(spec, batch, dataset.x_train.nbytes)
+    if refusal:
+        return refusal
+    batches = settings.epochs * math.ceil(len(dataset.x_train) / batch)
+    if batches > limits.MAX_RUN_BATCHES:
+        return (
+            f"This run would train {batches:,} batches; one run may train at most "
+            f"{limits.MAX_RUN_BATCHES:,} on this server, so use fewer epochs or a larger "
+            "batch size."
+        )
+    if owner is not None:
+        with _LIVE_LOCK:
+            mine = sum(1 for run in _LIVE if run.owner == owner)
+        if mine >= MAX_LIVE_RUNS_PER_SESSION:
+            return (
+                f"You already have {mine} runs queued or training, the most one learner may "
+                "have at once on this shared server; stop one or wait for one to finish."
+            )
+    return None
 
 
 _WARM_UP_LOCK = threading.Lock()
@@ -500,12 +540,20 @@ class _Trainer:
                     ticket = self.queue.acquire(
                         lambda place: run._set(queue_position=place),
                         lambda: run.stop_requested,
+                        owner=run.owner,
                     )
                     if ticket is None:
                         self._stopped_before_start()
                         return
                     try:
-                        self._train()
+                        holding = self._wait_for_memory()
+                        if holding is None:
+                            self._stopped_before_start()
+                            return
+                        try:
+                            self._train()
+                        finally:
+                            holding.release()
                     finally:
                         self.queue.release(ticket)
                 finally:
@@ -638,14 +686,35 @@ class _Trainer:
             run.finished_at = time.time()
 
     def _stopped_before_start(self) -> None:
+        """Nothing was trained, so no model is built: it would only take memory."""
         run = self.run_
         with run.lock:
             run.status = "stopped"
-            run.notes = [*run.notes, "Stopped while waiting in the queue: nothing was trained."]
+            run.notes = [
+                *run.notes,
+                "Stopped while waiting in the queue: nothing was trained, so there is no model.",
+            ]
             run.finished_at = time.time()
-        # A stopped run always has a model; here it is the untrained one.
-        model = _build(run.spec, self.settings)
-        run._set(model=model)
+
+    def _wait_for_memory(self, poll: float = 0.5) -> Any:
+        """Book the run's memory in the server's budget, waiting while other runs hold
+        it; None if the run was stopped while waiting."""
+        from dashboard.budget import BUDGET, TRAINING_FIX, BudgetError, training_bytes
+
+        run = self.run_
+        batch = min(self.settings.batch_size, len(self.dataset.x_train))
+        need = training_bytes(run.spec, batch, self.dataset.x_train.nbytes)
+        noted = False
+        while not run.stop_requested:
+            try:
+                return BUDGET.hold(need, "This run", TRAINING_FIX)
+            except BudgetError:
+                if not noted:
+                    noted = True
+                    note = "Waiting for memory: other runs on this server hold it now."
+                    run._set(notes=[*run.notes, note])
+            time.sleep(poll)
+        return None
 
     # --- training itself ---
     def _train(self) -> None:
@@ -1030,6 +1099,7 @@ def _live_metrics_class() -> type:
             self.steps = data.steps_per_epoch
             self.failure: str | None = None
             self.global_step = 0
+            self.keep_every = 1  # batches kept in run.batches: every n-th
             self._rate: float | None = None  # images/s, smoothed
             self.first_loss: float | None = None
 
@@ -1065,16 +1135,21 @@ def _live_metrics_class() -> type:
             epochs = int(run.settings.get("epochs", 1))
             left = (epochs - self.epoch) * self.n_train - seen
             with run.lock:
-                run.batches.append(
-                    {
-                        "step": self.global_step,
-                        "epoch": self.epoch + 1,
-                        "loss": own_loss,
-                        "accuracy": min(1.0, max(0.0, own_acc)),
-                        "loss_mean": loss_mean,
-                        "accuracy_mean": acc_mean,
-                    }
-                )
+                if self.global_step % self.keep_every == 0:
+                    run.batches.append(
+                        {
+                            "step": self.global_step,
+                            "epoch": self.epoch + 1,
+                            "loss": own_loss,
+                            "accuracy": min(1.0, max(0.0, own_acc)),
+                            "loss_mean": loss_mean,
+                            "accuracy_mean": acc_mean,
+                        }
+                    )
+                if len(run.batches) > MAX_BATCH_POINTS:
+                    # Keep every other point from now on: the history stays a few MB.
+                    self.keep_every *= 2
+                    run.batches = [b for b in run.batches if b["step"] % self.keep_every == 0]
                 run.epoch, run.step = self.epoch, batch + 1
                 run.images_per_s = self._rate
                 run.eta_seconds = left / self._rate if self._rate else None

@@ -8,10 +8,13 @@ import hashlib
 import json
 import os
 import threading
-from collections import OrderedDict
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from dashboard.byte_cache import ByteLRU
 
 
 def _env_int(name: str, default: int) -> int:
@@ -21,18 +24,44 @@ def _env_int(name: str, default: int) -> int:
         return default
 
 
-class TrainingQueue:
-    """A fair (first come, first served) limit on concurrent trainings.
+def cpu_quota() -> int:
+    """The CPUs this process may really use: the cgroup's `cpu.max` quota (a container
+    on a shared host), the CPUs it is allowed to run on, or the machine's count."""
+    counts = [getattr(os, "process_cpu_count", os.cpu_count)() or 1]
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            counts.append(max(1, int(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return min(counts)
 
-    A waiting run learns its 1-based place through `on_position`, so the page can
-    say "2nd in the queue". `acquire` gives up when `should_stop()` turns true.
+
+@dataclass
+class _Waiter:
+    ticket: int
+    on_position: Callable[[int | None], None]
+    owner: str | None
+
+
+class TrainingQueue:
+    """A fair limit on concurrent trainings: sessions are served in turn.
+
+    When a slot frees, the waiting run whose session has the fewest runs training goes
+    next (then the session served longest ago, then the earliest ticket), so one
+    learner who queues many runs cannot hold everyone else back, and no session trains
+    more than `per_owner` runs at once. A waiting run learns its 1-based place through
+    `on_position`, so the page can say "2nd in the queue". `acquire` gives up when
+    `should_stop()` turns true.
     """
 
-    def __init__(self, limit: int | None = None) -> None:
+    def __init__(self, limit: int | None = None, per_owner: int = 2) -> None:
         self._cond = threading.Condition()
-        self._limit = limit or _env_int("CNNLAB_MAX_CONCURRENT_RUNS", os.cpu_count() or 1)
-        self._running: set[int] = set()
-        self._waiting: list[tuple[int, Callable[[int | None], None]]] = []
+        self._limit = limit or _env_int("CNNLAB_MAX_CONCURRENT_RUNS", cpu_quota())
+        self.per_owner = per_owner
+        self._running: dict[int, str | None] = {}  # ticket -> owner
+        self._waiting: list[_Waiter] = []
+        self._served: dict[str | None, int] = {}  # owner -> when it last got a slot
         self._next_ticket = 0
 
     @property
@@ -52,41 +81,63 @@ class TrainingQueue:
         with self._cond:
             return len(self._waiting)
 
+    def _order(self) -> list[_Waiter]:
+        """The waiting runs in the order they will be served."""
+        training = Counter(self._running.values())
+
+        def turn(waiter: _Waiter) -> tuple[int, int, int]:
+            return (training[waiter.owner], self._served.get(waiter.owner, 0), waiter.ticket)
+
+        return sorted(self._waiting, key=turn)
+
+    def _next(self) -> _Waiter | None:
+        """The waiting run that gets the next free slot, if one is free."""
+        if len(self._running) >= self._limit:
+            return None
+        training = Counter(self._running.values())
+        for waiter in self._order():
+            if waiter.owner is None or training[waiter.owner] < self.per_owner:
+                return waiter
+        return None
+
     def _announce(self) -> None:
-        for place, (_, on_position) in enumerate(self._waiting, start=1):
-            on_position(place)
+        for place, waiter in enumerate(self._order(), start=1):
+            waiter.on_position(place)
 
     def acquire(
         self,
         on_position: Callable[[int | None], None],
         should_stop: Callable[[], bool],
         poll: float = 0.1,
+        owner: str | None = None,
     ) -> int | None:
         """Wait for a free slot: a ticket for release() once it is ours, None if
-        `should_stop()` turned true while waiting."""
+        `should_stop()` turned true while waiting. `owner` is the browser session."""
         with self._cond:
             self._next_ticket += 1
             ticket = self._next_ticket
-            self._waiting.append((ticket, on_position))
+            me = _Waiter(ticket, on_position, owner)
+            self._waiting.append(me)
             self._announce()
             try:
                 while True:
                     if should_stop():
                         return None
-                    if self._waiting[0][0] == ticket and len(self._running) < self._limit:
-                        self._running.add(ticket)
+                    if self._next() is me:
+                        self._running[ticket] = owner
+                        self._served[owner] = ticket
                         on_position(None)
                         return ticket
                     self._cond.wait(poll)
             finally:
-                self._waiting = [w for w in self._waiting if w[0] != ticket]
+                self._waiting = [w for w in self._waiting if w is not me]
                 self._announce()
                 self._cond.notify_all()
 
     def release(self, ticket: int) -> None:
         """Give back a slot acquire() handed out."""
         with self._cond:
-            self._running.discard(ticket)
+            self._running.pop(ticket, None)
             self._cond.notify_all()
 
 
@@ -103,39 +154,27 @@ class CachedResult:
     device_count: int = 0
 
 
-class ResultCache:
-    """A bounded LRU map from run fingerprint to CachedResult, safe across threads."""
+# What one kept batch point costs in a list of dicts (measured ~0.5 KB in CPython 3.11).
+BATCH_POINT_BYTES = 512
 
-    def __init__(self, max_entries: int | None = None) -> None:
-        self.max_entries = max_entries or _env_int("CNNLAB_CACHE_SIZE", 16)
-        self._lock = threading.Lock()
-        self._items: OrderedDict[str, CachedResult] = OrderedDict()
 
-    def get(self, key: str) -> CachedResult | None:
-        with self._lock:
-            item = self._items.get(key)
-            if item is not None:
-                self._items.move_to_end(key)
-            return item
+def result_bytes(result: CachedResult) -> int:
+    """Roughly what a cached result keeps alive: its weights and its batch history."""
+    count = getattr(result.model, "count_params", None)
+    weights = 4 * int(count()) if callable(count) else 0
+    return weights + BATCH_POINT_BYTES * len(result.batches)
 
-    def put(self, key: str, result: CachedResult) -> None:
-        with self._lock:
-            self._items[key] = result
-            self._items.move_to_end(key)
-            while len(self._items) > self.max_entries:
-                self._items.popitem(last=False)
 
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
+class ResultCache(ByteLRU[CachedResult]):
+    """An LRU map from run fingerprint to CachedResult, safe across threads, bounded by
+    count (CNNLAB_CACHE_SIZE) and by the bytes its results hold (CNNLAB_CACHE_MB)."""
 
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._items)
-
-    def __contains__(self, key: str) -> bool:
-        with self._lock:
-            return key in self._items
+    def __init__(self, max_entries: int | None = None, max_bytes: int | None = None) -> None:
+        super().__init__(
+            max_bytes or _env_int("CNNLAB_CACHE_MB", 256) * 1024 * 1024,
+            result_bytes,
+            max_entries or _env_int("CNNLAB_CACHE_SIZE", 16),
+        )
 
 
 def run_fingerprint(

@@ -20,7 +20,14 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from dashboard import limits
-from dashboard.datasets import Dataset, check_class_counts, load_npz_bytes, stratified_split
+from dashboard.budget import BUDGET
+from dashboard.datasets import (
+    Dataset,
+    check_class_counts,
+    hold_dataset,
+    load_npz_bytes,
+    stratified_split,
+)
 from dashboard.images import ImageError
 from dashboard.images import decode_image as decode_image_file
 from dashboard.limits import DataError
@@ -66,12 +73,18 @@ def _to_mode(img: Image.Image, color: str) -> Image.Image:
 def decode_image(data: bytes, options: UploadOptions) -> np.ndarray:
     """Image bytes -> uint8 (size, size, C); raises SkipImage for non-images, damaged files
     and images over Pillow's pixel limit (see images.decode_image)."""
+    return decode_counted(data, options)[0]
+
+
+def decode_counted(data: bytes, options: UploadOptions) -> tuple[np.ndarray, int]:
+    """`decode_image`, and how many pixels decoding it took (after JPEG's draft scaling)."""
     mode = "RGB" if options.color == "rgb" else "L"
     box = (options.size, options.size)
     try:
         img = decode_image_file(data, draft=(mode, box))
     except ImageError as exc:
         raise SkipImage(exc.reason) from None
+    decoded_pixels = img.width * img.height
     img = ImageOps.exif_transpose(img) or img  # phone photos stand the right way up
     img = _to_mode(img, options.color)
     if options.fit == "crop":
@@ -79,7 +92,7 @@ def decode_image(data: bytes, options: UploadOptions) -> np.ndarray:
     else:
         img = img.resize(box, Image.Resampling.BILINEAR)
     pixels = np.asarray(img, dtype=np.uint8)
-    return pixels[..., None] if pixels.ndim == 2 else pixels
+    return (pixels[..., None] if pixels.ndim == 2 else pixels), decoded_pixels
 
 
 @dataclass
@@ -144,7 +157,7 @@ def load_zip_bytes(data: bytes, filename: str, options: UploadOptions | None = N
         ) from None
     with archive:
         infos = archive.infolist()
-        limits.check_archive(infos, filename)
+        limits.check_archive(infos, filename, archive_bytes=len(data))
         entries, skipped = _layout(infos)
         if not entries:
             raise DataError(
@@ -166,26 +179,14 @@ def load_zip_bytes(data: bytes, filename: str, options: UploadOptions | None = N
                 f"{limits.human_bytes(limits.MAX_DATASET_BYTES)}); pick a smaller image size "
                 "or upload fewer images."
             )
-        images, labels, splits = [], [], []
-        index = {name: i for i, name in enumerate(class_names)}
-        for entry in sorted(entries, key=lambda e: e.info.filename):  # same zip, same dataset
-            try:
-                raw = archive.read(entry.info)
-            except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError) as exc:
-                # Bad CRC, encryption, an unknown compression method.
-                skipped.append((entry.info.filename, f"unreadable in the zip ({str(exc)[:60]})"))
-                continue
-            try:
-                images.append(decode_image(raw, options))
-            except SkipImage as why:
-                skipped.append((entry.info.filename, str(why)))
-                continue
-            labels.append(index[entry.label])
-            splits.append(entry.split)
+        # The images go into one array, then split into train and test (a second copy);
+        # the largest image, decoded at full size before it is shrunk, comes on top.
+        peak = 2 * decoded_bytes + limits.MAX_IMAGE_PIXELS * 4
+        with BUDGET.reserve(peak, f"Decoding '{filename}'", UPLOAD_FIX):
+            x, labels, splits = _decode_entries(archive, entries, class_names, options, skipped)
 
     counts = np.bincount(np.array(labels, dtype=np.int64), minlength=len(class_names))
     check_class_counts(dict(zip(class_names, counts.tolist(), strict=True)), f"'{filename}'")
-    x = np.stack(images)
     y = np.array(labels, dtype=np.int64)
     given_test = np.array([s == "test" for s in splits])
     if given_test.any():
@@ -196,7 +197,7 @@ def load_zip_bytes(data: bytes, filename: str, options: UploadOptions | None = N
     if (~test).sum() == 0:
         raise DataError(f"'{filename}' has test images but no train images; add a train folder.")
     mode = "RGB" if options.color == "rgb" else "grayscale"
-    return Dataset.from_split(
+    dataset = Dataset.from_split(
         x,
         y,
         test,
@@ -209,6 +210,54 @@ def load_zip_bytes(data: bytes, filename: str, options: UploadOptions | None = N
         shareable=False,  # uploads never leave the uploader's session
         meta={"upload": filename, "skipped": skipped, "options": options.__dict__.copy()},
     )
+    return hold_dataset(dataset, f"Keeping '{filename}'", UPLOAD_FIX)
+
+
+UPLOAD_FIX = "pick a smaller image size or grayscale, or upload fewer images"
+
+
+def _decode_entries(
+    archive: zipfile.ZipFile,
+    entries: list[_Entry],
+    class_names: list[str],
+    options: UploadOptions,
+    skipped: list[tuple[str, str]],
+) -> tuple[np.ndarray, list[int], list[str]]:
+    """Decode every entry into one preallocated array; unusable files go to `skipped`.
+
+    Raises DataError once the decoded pixels pass MAX_DECODED_PIXELS_PER_UPLOAD: many
+    small files can each be a legal image and still cost minutes of CPU together.
+    """
+    channels = 3 if options.color == "rgb" else 1
+    x = np.empty((len(entries), options.size, options.size, channels), np.uint8)
+    labels: list[int] = []
+    splits: list[str] = []
+    index = {name: i for i, name in enumerate(class_names)}
+    pixels_decoded = 0
+    for entry in sorted(entries, key=lambda e: e.info.filename):  # same zip, same dataset
+        try:
+            raw = archive.read(entry.info)
+        except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError) as exc:
+            # Bad CRC, encryption, an unknown compression method.
+            skipped.append((entry.info.filename, f"unreadable in the zip ({str(exc)[:60]})"))
+            continue
+        try:
+            image, pixels = decode_counted(raw, options)
+        except SkipImage as why:
+            skipped.append((entry.info.filename, str(why)))
+            continue
+        pixels_decoded += pixels
+        if pixels_decoded > limits.MAX_DECODED_PIXELS_PER_UPLOAD:
+            raise DataError(
+                f"The images in this zip hold more than "
+                f"{limits.MAX_DECODED_PIXELS_PER_UPLOAD:,} pixels together, "
+                "more than one upload may decode; shrink the photos (for example to 1000 "
+                "pixels across) or upload fewer of them."
+            )
+        x[len(labels)] = image
+        labels.append(index[entry.label])
+        splits.append(entry.split)
+    return x[: len(labels)], labels, splits
 
 
 def skipped_summary(dataset: Dataset) -> str | None:

@@ -3,19 +3,18 @@
 import streamlit as st
 
 from dashboard import state
+from dashboard.budget import training_bytes, training_refusal
 from dashboard.charts import network_diagram
 from dashboard.keras_model import keras_code
 from dashboard.navigation import start_page
 from dashboard.presets import load_preset, preset_names
 from dashboard.spec import (
-    CLOUD_MEMORY_BYTES,
     FORMULA,
     LAYER_TYPES,
     PARAM_INFO,
     LayerSpec,
     ModelSpec,
     SpecError,
-    input_elements,
     spec_from_link_param,
     spec_to_link_param,
 )
@@ -206,14 +205,14 @@ cols[0].metric("Trainable parameters", f"{analysis.trainable_params:,}")
 cols[1].metric("Non-trainable", f"{analysis.non_trainable_params:,}")
 cols[2].metric("Model size", f"{analysis.model_megabytes:.2f} MB")
 cols[3].metric("Multiply-adds / image", f"{analysis.macs / 1e6:,.2f} M")
-memory = analysis.training_memory_bytes(input_elements(spec))
+# The same estimate and verdict as the Train page's Start, with the chosen data.
+chosen = state.get_dataset()
+data_bytes = chosen.x_train.nbytes if chosen is not None else 0
+memory = training_bytes(spec, batch_size, data_bytes)
 cols[4].metric(f"Training memory, batch {batch_size}", f"{memory / 1e9:.2f} GB")
-if not analysis.fits_cloud(input_elements(spec)):
-    st.warning(
-        f"Training this model at batch size {batch_size} needs about {memory / 1e9:.1f} GB on top "
-        f"of TensorFlow itself, more than Streamlit Community Cloud's "
-        f"{CLOUD_MEMORY_BYTES / 1e9:.1f} GB. Lower the batch size, add pooling, or use fewer filters."
-    )
+refusal = training_refusal(spec, batch_size, data_bytes) if analysis.ok else None
+if refusal:
+    st.error(f"{refusal} The Train page will not start it as it is.")
 
 st.plotly_chart(network_diagram(analysis, spec.input_shape), width="stretch")
 

@@ -112,7 +112,7 @@ with st.form("train_form", border=True):
 settings = state.train_settings_from_widgets()
 if start and dataset is not None:
     try:
-        run = training.start_run(spec, dataset, settings)
+        run = training.start_run(spec, dataset, settings, owner=state.session_token())
     except SpecError as exc:
         st.error(str(exc))
     else:

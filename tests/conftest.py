@@ -76,15 +76,23 @@ def artifacts_dir() -> Path:
     return ARTIFACTS
 
 
-def reload_tab(at, page: str, timeout: float = 120):
+def reload_tab(at, page: str, timeout: float = 120, same_browser: bool = True):
     """What F5 does to the tab behind AppTest `at`: a new Streamlit session of `page`
-    whose URL carries the same session token."""
+    whose URL carries the same session token. AppTest sends no cookies, so the browser
+    cookie the first session set is handed over here (same_browser=False: a stranger's
+    browser opening the same link)."""
+    from unittest import mock
+
     from streamlit.testing.v1 import AppTest
+
+    from dashboard import state
 
     token = at.query_params["session"]
     reloaded = AppTest.from_file(page, default_timeout=timeout)
     reloaded.query_params["session"] = token[0] if isinstance(token, list) else token
-    return reloaded.run()
+    cookie = at.session_state[state.BROWSER_KEY] if same_browser else None
+    with mock.patch.object(state, "browser_cookie", return_value=cookie):
+        return reloaded.run()
 
 
 # --- live server and browser -------------------------------------------------

@@ -18,7 +18,7 @@ def batches_so_far(label: str) -> int:
     return int(re.search(r"([\d,]+) batches so far", label).group(1).replace(",", ""))
 
 
-def test_start_watch_stop_reload(app_url, page, artifacts_dir):
+def test_start_watch_stop_reload(app_url, page, browser, artifacts_dir):
     page.goto(f"{app_url}/train")
     start = page.get_by_role("button", name="Start training")
     start.wait_for(timeout=120_000)
@@ -82,3 +82,18 @@ def test_start_watch_stop_reload(app_url, page, artifacts_dir):
     assert any(run_id in text and "stopped" in text for text in texts), texts
     page.screenshot(path=str(artifacts_dir / "train_after_reload.png"), full_page=True)
     assert page_errors(page) == []
+
+    # The same link in another browser (no cookie of this one) opens a new, empty
+    # session: the token alone grants nothing.
+    stranger_context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        stranger = stranger_context.new_page()
+        stranger.goto(page.url)
+        stranger.get_by_role("button", name="Start training").wait_for(timeout=120_000)
+        expect(stranger.get_by_text(f"Run {run_id}")).to_have_count(0)
+        expect(stranger).not_to_have_url(page.url, timeout=30_000)  # a token of its own
+    finally:
+        stranger_context.close()
+    # ...while this browser still finds its run after another reload.
+    page.reload()
+    page.get_by_text(f"Run {run_id}: stopped").wait_for(timeout=120_000)

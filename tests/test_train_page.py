@@ -148,6 +148,20 @@ def test_a_reload_with_the_session_link_finds_the_runs_and_the_settings():
     assert runs_of(stranger) == []
 
 
+def test_a_link_with_another_browsers_session_token_shows_nothing_of_it():
+    """A token pasted in a workshop chat or read off a projected address bar."""
+    at = page()
+    done = start(at, epochs=1)
+    assert done.wait(300)
+    stranger = reload_tab(at, PAGE, same_browser=False)
+    assert not stranger.exception
+    assert runs_of(stranger) == []
+    assert stranger.session_state["session_token"] != at.session_state["session_token"]
+    assert stranger.query_params["session"] != at.query_params["session"]
+    # The owner's own reload still finds the run.
+    assert [r.id for r in runs_of(reload_tab(at, PAGE))] == [done.id]
+
+
 def test_a_failed_run_shows_its_message_and_history():
     digits = dataclasses.replace(load_builtin("digits"), shareable=False, meta={})
     settings = TrainSettings(optimizer="sgd", learning_rate=1e12, lr_schedule="constant")

@@ -157,7 +157,8 @@ def test_stopping_a_queued_run_frees_its_place(digits):
     second.stop()
     finish(second)
     assert second.status == "stopped"
-    assert second.model is not None  # a stopped run always has a model (untrained here)
+    assert second.model is None  # nothing was trained, so no model was built
+    assert "nothing was trained" in second.notes[-1]
     first.stop()
     finish(first)
 
