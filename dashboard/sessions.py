@@ -8,9 +8,12 @@ the Train settings: see state._keep). A model's share link never carries the
 token (the build page builds links from the bare URL).
 
 A token grants nothing to a stranger: it is bound to the browser that made it, by a
-browser id kept in that browser's cookie (BROWSER_COOKIE). A link carrying another
-browser's token (pasted in a workshop chat, read off a projected address bar) opens a
-new, empty session; a reload in the same browser sends the cookie and finds its work.
+browser id taken from that browser's cookies. A link carrying another browser's token
+(pasted in a workshop chat, read off a projected address bar) opens a new, empty
+session; a reload in the same browser sends the same cookies and finds its work. The
+id comes from Streamlit's own XSRF cookie, which the server sets on the page's first
+HTTP response (so it is there before the first script run); without XSRF protection,
+from a cookie of ours that the page sets by script.
 
 A session has ended for good when none of the Streamlit sessions that used its
 token is connected and none was seen for `ttl` seconds (CNNLAB_SESSION_TTL, 15
@@ -20,6 +23,7 @@ minutes by default). Then its runs stop and their memory is freed. No TensorFlow
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import secrets
@@ -30,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
+XSRF_COOKIE = "_streamlit_xsrf"  # set by Streamlit's server (server.enableXsrfProtection)
 BROWSER_COOKIE = "cnnlab_browser"
 BROWSER_COOKIE_DAYS = 30
 DEFAULT_TTL_SECONDS = 15 * 60
@@ -42,6 +47,22 @@ def new_token() -> str:
 
 def valid_token(value: Any) -> bool:
     return isinstance(value, str) and bool(TOKEN_PATTERN.match(value))
+
+
+def browser_id_from_xsrf(cookie: str) -> str:
+    """A browser id from Streamlit's XSRF cookie: the digest of its secret token.
+
+    Tornado's version-2 cookie is "2|mask|masked token|time" and gets a new mask each
+    time it is set, so the unmasked token is what stays the same for the browser.
+    """
+    token = cookie.encode()
+    parts = cookie.split("|")
+    if len(parts) == 4 and parts[0] == "2":
+        with contextlib.suppress(ValueError):
+            mask, masked = bytes.fromhex(parts[1]), bytes.fromhex(parts[2])
+            if mask:
+                token = bytes(b ^ mask[i % len(mask)] for i, b in enumerate(masked))
+    return hashlib.blake2b(token, digest_size=24, person=b"cnnlab-browser").hexdigest()
 
 
 @dataclass

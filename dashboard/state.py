@@ -192,12 +192,15 @@ BROWSER_KEY = "browser_id"
 
 
 def browser_cookie() -> str | None:
-    """The browser id this browser's cookie holds, if any (st.context.cookies)."""
+    """This browser's id from its cookies (st.context.cookies), if it has one."""
     try:
-        value = st.context.cookies.get(sessions.BROWSER_COOKIE)
+        cookies = st.context.cookies
+        xsrf, ours = cookies.get(sessions.XSRF_COOKIE), cookies.get(sessions.BROWSER_COOKIE)
     except Exception:  # no browser behind this script run (bare mode)
         return None
-    return value if sessions.valid_token(value) else None
+    if isinstance(xsrf, str) and xsrf:
+        return sessions.browser_id_from_xsrf(xsrf)
+    return ours if sessions.valid_token(ours) else None
 
 
 def browser_id() -> str:

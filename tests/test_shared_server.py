@@ -383,3 +383,20 @@ def test_classify_page_refuses_a_model_bomb_and_keeps_its_model():
         ("digits.keras", hostile.keras_bytes(), "application/octet-stream")
     ).run()
     assert not at.exception and not at.error
+
+
+def test_a_browser_keeps_its_id_when_streamlit_masks_its_xsrf_cookie_anew():
+    """Tornado re-masks the XSRF token each time it writes the cookie; the id follows
+    the token, so one browser keeps one id and another browser gets another."""
+    from dashboard.sessions import browser_id_from_xsrf, valid_token
+
+    token = bytes.fromhex("00112233445566778899aabbccddeeff")
+
+    def cookie(mask: bytes, secret: bytes = token) -> str:
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(secret))
+        return f"2|{mask.hex()}|{masked.hex()}|1796140863"
+
+    one = browser_id_from_xsrf(cookie(b"\x01\x02\x03\x04"))
+    assert one == browser_id_from_xsrf(cookie(b"\xaa\xbb\xcc\xdd")) and valid_token(one)
+    assert one != browser_id_from_xsrf(cookie(b"\x01\x02\x03\x04", bytes(16)))
+    assert valid_token(browser_id_from_xsrf("not-tornado-format"))
