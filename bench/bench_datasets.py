@@ -24,9 +24,9 @@ SHARED = ROOT.parent / "shared" / "data"
 if SHARED.is_dir():
     os.environ.setdefault("CNNLAB_DATA_DIR", str(SHARED))
 
-from dashboard import datasets  # noqa: E402
-from dashboard.downloads import DownloadError  # noqa: E402
-from dashboard.uploads import UploadOptions, load_zip_bytes  # noqa: E402
+from dashboard.data import datasets  # noqa: E402
+from dashboard.data.downloads import DownloadError  # noqa: E402
+from dashboard.data.uploads import UploadOptions, load_zip_bytes  # noqa: E402
 
 
 def timed(label: str, fn):

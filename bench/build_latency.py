@@ -16,7 +16,7 @@ sys.path.insert(0, str(ROOT))
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from dashboard.spec import LayerSpec, ModelSpec  # noqa: E402
+from dashboard.model.spec import LayerSpec, ModelSpec  # noqa: E402
 
 RUNS = 20
 

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from dashboard import conv_images, conv_ops  # noqa: E402
+from dashboard.explore import conv_images, conv_ops  # noqa: E402
 
 RUNS = 20
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from dashboard.datasets import DataError, Dataset, load_builtin, read_npz
-from dashboard.presets import load_preset, preset_names
-from dashboard.spec import ModelSpec, SpecError
+from dashboard.data.datasets import DataError, Dataset, load_builtin, read_npz
+from dashboard.model.presets import load_preset, preset_names
+from dashboard.model.spec import ModelSpec, SpecError
 from dashboard.training import LR_SCHEDULES, OPTIMIZERS, TrainSettings
 
 BAR_WIDTH = 30
@@ -72,7 +72,7 @@ def _bar(fraction: float) -> str:
 
 def train(args: argparse.Namespace) -> int:
     from dashboard import training
-    from dashboard.run_compare import format_seconds, history_csv
+    from dashboard.training.run_compare import format_seconds, history_csv
 
     spec, dataset = _spec(args), _dataset(args)
     settings = TrainSettings(
@@ -141,7 +141,7 @@ def _print_notes(notes: list[str], shown: int) -> int:
 def _epoch_line(row: dict[str, float], epochs: int) -> str:
     """E.g. 'epoch 2/4 █████·····: loss 0.0612, accuracy 98.12%, val loss …, 5,120 img/s',
     each metric written as on the Train page."""
-    from dashboard.run_compare import metric_text
+    from dashboard.training.run_compare import metric_text
 
     bar = _bar(min(1.0, row["epoch"] / max(epochs, 1)))
     metrics = ", ".join(
@@ -217,7 +217,7 @@ def parser() -> argparse.ArgumentParser:
 def _set_devices(value: str) -> None:
     """Pass --devices on to the Trainer through CNNLAB_DEVICES (read once, before
     TensorFlow sets up its devices)."""
-    from dashboard.devices import ENV_VAR, parse_request
+    from dashboard.training.devices import ENV_VAR, parse_request
 
     try:
         parse_request(value)

@@ -2,13 +2,9 @@
 
 import streamlit as st
 
-from dashboard import state
-from dashboard.budget import training_bytes, training_refusal
-from dashboard.charts import network_diagram
-from dashboard.keras_model import keras_code
-from dashboard.navigation import start_page
-from dashboard.presets import load_preset, preset_names
-from dashboard.spec import (
+from dashboard.model.keras_model import keras_code
+from dashboard.model.presets import load_preset, preset_names
+from dashboard.model.spec import (
     FORMULA,
     LAYER_TYPES,
     PARAM_INFO,
@@ -18,6 +14,10 @@ from dashboard.spec import (
     spec_from_link_param,
     spec_to_link_param,
 )
+from dashboard.training.admission import training_bytes, training_refusal
+from dashboard.ui import state
+from dashboard.ui.charts import network_diagram
+from dashboard.ui.navigation import start_page
 
 start_page()
 

@@ -3,10 +3,12 @@
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from dashboard import charts, inference, limits, state
-from dashboard.inference import ImageError, ModelFileError
-from dashboard.inline_images import grid_html
-from dashboard.navigation import start_page
+from dashboard.data import limits
+from dashboard.insight import inference
+from dashboard.insight.inference import ImageError, ModelFileError
+from dashboard.ui import charts, state
+from dashboard.ui.inline_images import grid_html
+from dashboard.ui.navigation import start_page
 
 start_page()
 

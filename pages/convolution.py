@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, conv_images, conv_ops, kernels, state
-from dashboard.conv_pipeline import (
+from dashboard.explore import conv_images, conv_ops, kernels
+from dashboard.explore.conv_pipeline import (
     COLOR_MODES,
     POOL_CHOICES,
     ConvSettings,
@@ -13,9 +13,10 @@ from dashboard.conv_pipeline import (
     run,
     step_input,
 )
-from dashboard.inline_images import grid_html
-from dashboard.navigation import start_page
-from dashboard.spec import FORMULA
+from dashboard.model.spec import FORMULA
+from dashboard.ui import charts, state
+from dashboard.ui.inline_images import grid_html
+from dashboard.ui.navigation import start_page
 
 start_page()
 

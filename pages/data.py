@@ -2,9 +2,8 @@
 
 import streamlit as st
 
-from dashboard import limits, state
-from dashboard.charts import class_counts_chart
-from dashboard.datasets import (
+from dashboard.data import limits
+from dashboard.data.datasets import (
     DEFAULT_DATASET,
     DataError,
     choice_label,
@@ -13,10 +12,12 @@ from dashboard.datasets import (
     load_builtin,
     needs_download,
 )
-from dashboard.inline_images import grid_html
-from dashboard.navigation import start_page
-from dashboard.preview import class_strips
-from dashboard.uploads import UploadOptions, load_upload, skipped_summary
+from dashboard.data.preview import class_strips
+from dashboard.data.uploads import UploadOptions, load_upload, skipped_summary
+from dashboard.ui import state
+from dashboard.ui.charts import class_counts_chart
+from dashboard.ui.inline_images import grid_html
+from dashboard.ui.navigation import start_page
 
 start_page()
 

@@ -4,8 +4,8 @@ from functools import partial
 
 import streamlit as st
 
-from dashboard import charts, run_compare, state
-from dashboard.evaluation import (
+from dashboard.data.images import for_display
+from dashboard.insight.evaluation import (
     BASELINE_PRESET,
     EvaluationError,
     comparison_partners,
@@ -16,10 +16,11 @@ from dashboard.evaluation import (
     settings_differences,
     start_baseline_run,
 )
-from dashboard.images import for_display
-from dashboard.inline_images import grid_html
-from dashboard.navigation import start_page
-from dashboard.spec import SpecError
+from dashboard.model.spec import SpecError
+from dashboard.training import run_compare
+from dashboard.ui import charts, state
+from dashboard.ui.inline_images import grid_html
+from dashboard.ui.navigation import start_page
 
 start_page()
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard.navigation import PAGES, start_page
+from dashboard.ui.navigation import PAGES, start_page
 
 start_page()
 

@@ -2,25 +2,19 @@
 
 import streamlit as st
 
-from dashboard import (
-    charts,
-    live_charts,
-    live_progress,
-    run_compare,
-    state,
-    streamlit_cleanup,
-    training,
-)
-from dashboard.datasets import (
+from dashboard import training
+from dashboard.compat import streamlit_cleanup
+from dashboard.data.datasets import (
     DataError,
     choice_label,
     dataset_choices,
     load_builtin,
     needs_download,
 )
-from dashboard.navigation import start_page
-from dashboard.spec import SpecError
-from dashboard.training import LR_SCHEDULES, OPTIMIZERS, QUEUE
+from dashboard.model.spec import SpecError
+from dashboard.training import LR_SCHEDULES, OPTIMIZERS, QUEUE, run_compare
+from dashboard.ui import charts, live_charts, live_progress, state
+from dashboard.ui.navigation import start_page
 
 start_page()
 streamlit_cleanup.install()

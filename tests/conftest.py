@@ -46,7 +46,7 @@ def pytest_runtest_makereport(item, call):
 def shown_image_captions(at) -> list[list[str]]:
     """The captions of each group of pictures an AppTest page shows (one list per
     `inline_images.grid_html` element, in page order)."""
-    from dashboard.inline_images import FIGURE_CLASS, captions_in
+    from dashboard.ui.inline_images import FIGURE_CLASS, captions_in
 
     return [captions_in(e.value) for e in at.get("html") if FIGURE_CLASS in e.value]
 
@@ -85,7 +85,7 @@ def reload_tab(at, page: str, timeout: float = 120, same_browser: bool = True):
 
     from streamlit.testing.v1 import AppTest
 
-    from dashboard import state
+    from dashboard.ui import state
 
     token = at.query_params["session"]
     reloaded = AppTest.from_file(page, default_timeout=timeout)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from dashboard.spec import LayerSpec, ModelSpec, spec_to_link_param
+from dashboard.model.spec import LayerSpec, ModelSpec, spec_to_link_param
 
 ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024

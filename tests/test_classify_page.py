@@ -15,8 +15,8 @@ from conftest import shown_image_captions
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from dashboard.keras_model import build_model
-from dashboard.presets import load_preset
+from dashboard.model.keras_model import build_model
+from dashboard.model.presets import load_preset
 from dashboard.training import Run
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "classify.py")
@@ -286,7 +286,7 @@ def test_draw_mode_waits_for_a_drawing():
 
 
 def test_uploaded_model_takes_class_names():
-    from dashboard import inference
+    from dashboard.insight import inference
 
     path = inference.PRETRAINED_DIR / f"{inference.PRETRAINED_NAME}.keras"
     names = "zero, one, two, three, four, five, six, seven, eight, nine"

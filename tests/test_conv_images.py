@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dashboard import conv_images
-from dashboard.conv_images import ImageError
+from dashboard.explore import conv_images
+from dashboard.explore.conv_images import ImageError
 
 
 def test_samples_load_offline_as_uint8_hwc():

@@ -7,8 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
-from dashboard import conv_ops
-from dashboard.conv_ops import ConvError
+from dashboard.explore import conv_ops
+from dashboard.explore.conv_ops import ConvError
 
 keras = pytest.importorskip("keras")
 

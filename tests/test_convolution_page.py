@@ -15,8 +15,8 @@ from conftest import shown_image_captions
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from dashboard import conv_images
-from dashboard.datasets import load_digits
+from dashboard.data.datasets import load_digits
+from dashboard.explore import conv_images
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "pages" / "convolution.py")
@@ -215,8 +215,8 @@ def test_without_runs_only_library_kernels_are_offered():
 @pytest.fixture(scope="module")
 def trained_run():
     """A tiny real Keras model trained for one epoch on digits, as a finished Run."""
-    from dashboard.keras_model import build_model
-    from dashboard.spec import LayerSpec, ModelSpec
+    from dashboard.model.keras_model import build_model
+    from dashboard.model.spec import LayerSpec, ModelSpec
     from dashboard.training import Run
 
     dataset = load_digits(8)

@@ -10,7 +10,7 @@ import pytest
 from conftest import page_errors
 from PIL import Image
 
-from dashboard.datasets import CIFAR10_NAMES
+from dashboard.data.datasets import CIFAR10_NAMES
 
 pytestmark = pytest.mark.browser
 

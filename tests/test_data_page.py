@@ -16,8 +16,8 @@ from conftest import reload_tab, shown_image_captions
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from dashboard.datasets import CIFAR10_NAMES
-from dashboard.navigation import PAGES
+from dashboard.data.datasets import CIFAR10_NAMES
+from dashboard.ui.navigation import PAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "pages" / "data.py")

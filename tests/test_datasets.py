@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dashboard import datasets, limits
-from dashboard.datasets import (
+from dashboard.data import datasets, limits
+from dashboard.data.datasets import (
     CIFAR10_NAMES,
     DataError,
     choice_label,
@@ -18,7 +18,7 @@ from dashboard.datasets import (
     load_npz_bytes,
     needs_download,
 )
-from dashboard.shapes import SHAPE_NAMES
+from dashboard.data.shapes import SHAPE_NAMES
 
 
 def npz_bytes(**arrays) -> bytes:

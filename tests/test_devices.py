@@ -11,11 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from dashboard import devices, run_compare
-from dashboard.datasets import load_builtin
-from dashboard.presets import load_preset
-from dashboard.training import ResultCache, TrainSettings, devices_text, start_run
-from dashboard.training_pool import run_fingerprint
+from dashboard.data.datasets import load_builtin
+from dashboard.model.presets import load_preset
+from dashboard.training import (
+    ResultCache,
+    TrainSettings,
+    devices,
+    devices_text,
+    run_compare,
+    start_run,
+)
+from dashboard.training.pool import run_fingerprint
 
 ROOT = Path(__file__).resolve().parent.parent
 # Remainder 1: 1,293 training images in batches of 68 leave a last batch of one image,

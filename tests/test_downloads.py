@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dashboard import downloads
-from dashboard.datasets import FASHION_NAMES, load_builtin
-from dashboard.downloads import DownloadError
+from dashboard.data import downloads
+from dashboard.data.datasets import FASHION_NAMES, load_builtin
+from dashboard.data.downloads import DownloadError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -102,7 +102,7 @@ import json, socket, sys
 def blocked(*a, **k):
     raise OSError("network blocked by the test")
 socket.socket.connect = blocked
-from dashboard.datasets import load_builtin
+from dashboard.data.datasets import load_builtin
 d = load_builtin("fashion_mnist")
 print(json.dumps({"source": d.source, "shape": d.x_train.shape, "test": len(d.x_test),
                   "names": d.class_names, "tf": "tensorflow" in sys.modules}))

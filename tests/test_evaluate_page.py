@@ -14,10 +14,10 @@ import pytest
 from conftest import shown_image_captions
 from streamlit.testing.v1 import AppTest
 
-from dashboard.datasets import load_builtin
-from dashboard.evaluation import evaluate_run
-from dashboard.images import to_model_input
-from dashboard.presets import load_preset
+from dashboard.data.datasets import load_builtin
+from dashboard.data.images import to_model_input
+from dashboard.insight.evaluation import evaluate_run
+from dashboard.model.presets import load_preset
 from dashboard.training import Run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,7 +26,7 @@ PAGE = str(ROOT / "pages" / "evaluate.py")
 
 def train_run(run_id: str, preset: str, epochs: int, settings: dict | None = None) -> Run:
     """A real finished run: a preset fitted to 8×8 digits, trained for a few epochs."""
-    from dashboard.keras_model import build_model
+    from dashboard.model.keras_model import build_model
 
     dataset = load_builtin("digits")
     spec = replace(load_preset(preset), input_shape=dataset.input_shape)

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from sklearn import metrics
 
-from dashboard import charts
-from dashboard.datasets import Dataset, load_builtin
-from dashboard.evaluation import (
+from dashboard.data.datasets import Dataset, load_builtin
+from dashboard.data.images import for_display, to_model_input
+from dashboard.insight.evaluation import (
     Evaluation,
     EvaluationError,
     baseline_spec,
@@ -30,9 +30,9 @@ from dashboard.evaluation import (
     probabilities_from_output,
     settings_differences,
 )
-from dashboard.images import for_display, to_model_input
-from dashboard.presets import load_preset
+from dashboard.model.presets import load_preset
 from dashboard.training import Run
+from dashboard.ui import charts
 
 # --- hand-computed ------------------------------------------------------------------------
 
@@ -264,7 +264,7 @@ def test_baseline_spec_fits_the_run():
 
 
 def _train(spec, x, y, epochs=1, seed=0):
-    from dashboard.keras_model import build_model
+    from dashboard.model.keras_model import build_model
 
     model = build_model(spec, seed=seed)
     model.compile(optimizer="adam", loss=spec.loss_name(), metrics=["accuracy"])

@@ -1,4 +1,4 @@
-"""dashboard.inference: decoding, preprocessing, model loading, prediction, feature maps, Grad-CAM.
+"""dashboard.insight.inference: decoding, preprocessing, model loading, prediction, feature maps, Grad-CAM.
 
 Real images (made with Pillow), real Keras models (built and trained small).
 """
@@ -14,11 +14,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dashboard import inference, limits
-from dashboard.inference import ImageError, ModelFileError
-from dashboard.keras_model import build_model, layer_name
-from dashboard.presets import load_preset
-from dashboard.spec import LayerSpec, ModelSpec
+from dashboard.data import limits
+from dashboard.insight import inference
+from dashboard.insight.inference import ImageError, ModelFileError
+from dashboard.model.keras_model import build_model, layer_name
+from dashboard.model.presets import load_preset
+from dashboard.model.spec import LayerSpec, ModelSpec
 
 
 def encode(image: Image.Image, fmt: str = "PNG", **kwargs) -> bytes:

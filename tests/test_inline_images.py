@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dashboard.inline_images import FIGURE_CLASS, captions_in, data_url, grid_html
+from dashboard.data.images import data_url
+from dashboard.ui.inline_images import FIGURE_CLASS, captions_in, grid_html
 
 
 def decoded(url: str) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dashboard import conv_ops, kernels
+from dashboard.explore import conv_ops, kernels
 
 
 def test_classic_three_by_three_kernels():
@@ -67,8 +67,8 @@ def test_edited_grid_with_an_empty_cell_says_which():
 
 
 def test_first_conv_kernels_of_a_real_model():
-    from dashboard.keras_model import build_model
-    from dashboard.spec import LayerSpec, ModelSpec
+    from dashboard.model.keras_model import build_model
+    from dashboard.model.spec import LayerSpec, ModelSpec
     from dashboard.training import Run
 
     spec = ModelSpec(

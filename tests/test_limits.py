@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from dashboard import limits
+from dashboard.data import limits
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from dashboard import charts, live_charts
+from dashboard.ui import charts, live_charts
 
 
 def batches(values, metric="loss"):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dashboard.live_progress import progress_bar_html, progress_text
 from dashboard.training import RunView
+from dashboard.ui.live_progress import progress_bar_html, progress_text
 
 
 def view(**changes) -> RunView:
@@ -38,7 +38,7 @@ def test_the_bar_is_accessible_clamped_and_escapes_its_text():
 
 
 def test_the_page_reruns_for_a_new_status_note_or_run_but_not_for_a_new_epoch():
-    from dashboard.live_progress import page_drawn, page_out_of_date
+    from dashboard.ui.live_progress import page_drawn, page_out_of_date
 
     drawn = page_drawn(view(history=[{"epoch": 1}]))
     # The fragment's canvases and metrics line show new epochs without a full page run.
@@ -53,7 +53,7 @@ def test_the_page_reruns_for_a_new_status_note_or_run_but_not_for_a_new_epoch():
 
 
 def test_the_last_epoch_line_gives_each_metric_it_has():
-    from dashboard.live_progress import last_epoch_html, last_epoch_text
+    from dashboard.ui.live_progress import last_epoch_html, last_epoch_text
 
     assert last_epoch_text([]) == "" and last_epoch_html([]) == ""
     history = [

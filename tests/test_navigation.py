@@ -7,7 +7,7 @@ from pathlib import Path
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
-from dashboard.navigation import PAGES
+from dashboard.ui.navigation import PAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 

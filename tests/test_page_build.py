@@ -10,8 +10,8 @@ import pytest
 from conftest import reload_tab
 from streamlit.testing.v1 import AppTest
 
-from dashboard.presets import load_preset, preset_names
-from dashboard.spec import spec_to_link_param
+from dashboard.model.presets import load_preset, preset_names
+from dashboard.model.spec import spec_to_link_param
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "build.py")
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from dashboard.presets import load_preset, preset_names
+from dashboard.model.presets import load_preset, preset_names
 
 
 def test_all_required_presets_exist():

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from dashboard import inference
-from dashboard.keras_model import layer_name
+from dashboard.insight import inference
+from dashboard.model.keras_model import layer_name
 
 
 def test_pretrained_model_is_small_and_loads_in_safe_mode():

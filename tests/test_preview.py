@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from dashboard.charts import class_counts_chart
-from dashboard.datasets import Dataset, load_builtin
-from dashboard.preview import GAP, class_strips
+from dashboard.data.datasets import Dataset, load_builtin
+from dashboard.data.preview import GAP, class_strips
+from dashboard.ui.charts import class_counts_chart
 
 
 def test_strips_show_samples_of_each_class_upscaled_crisply():

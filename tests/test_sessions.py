@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 import time
 
-from dashboard import sessions, training
-from dashboard.datasets import load_builtin
-from dashboard.presets import load_preset
-from dashboard.sessions import SessionStore
+from dashboard import training
+from dashboard.data.datasets import load_builtin
+from dashboard.model.presets import load_preset
 from dashboard.training import TrainSettings
+from dashboard.ui import sessions
+from dashboard.ui.sessions import SessionStore
 
 
 def test_tokens_are_long_random_and_checked():

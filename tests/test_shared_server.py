@@ -17,21 +17,18 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import budget, limits, navigation, state
-from dashboard.budget import BudgetError, MemoryBudget, training_refusal
-from dashboard.byte_cache import ByteLRU
-from dashboard.datasets import DataError, load_builtin, load_npz_bytes
-from dashboard.inference import ModelFileError, load_model_file, prepare_many
-from dashboard.presets import load_preset
-from dashboard.spec import ModelSpec, SpecError, spec_from_link_param
-from dashboard.training import (
-    MAX_LIVE_RUNS_PER_SESSION,
-    TrainSettings,
-    active_run_count,
-    start_run,
-)
-from dashboard.training_pool import TrainingQueue
-from dashboard.uploads import UploadOptions, load_upload
+from dashboard.data import budget, limits
+from dashboard.data.budget import BudgetError, MemoryBudget
+from dashboard.data.byte_cache import ByteLRU
+from dashboard.data.datasets import DataError, load_builtin, load_npz_bytes
+from dashboard.data.uploads import UploadOptions, load_upload
+from dashboard.insight.inference import ModelFileError, load_model_file, prepare_many
+from dashboard.model.presets import load_preset
+from dashboard.model.spec import ModelSpec, SpecError, spec_from_link_param
+from dashboard.training import TrainSettings, active_run_count, start_run
+from dashboard.training.admission import MAX_LIVE_RUNS_PER_SESSION, training_refusal
+from dashboard.training.pool import TrainingQueue
+from dashboard.ui import navigation, state
 
 ROOT = Path(__file__).resolve().parent.parent
 MB = limits.MB
@@ -287,9 +284,9 @@ def test_one_session_may_have_only_a_few_runs_going():
 
 
 def test_a_long_run_keeps_its_batch_history_small(monkeypatch):
-    from dashboard import training
+    from dashboard.training import callbacks
 
-    monkeypatch.setattr(training, "MAX_BATCH_POINTS", 40)
+    monkeypatch.setattr(callbacks, "MAX_BATCH_POINTS", 40)
     run = start_run(load_preset("default"), load_builtin("digits"),
                     TrainSettings(epochs=3, batch_size=16, seed=11))  # fmt: skip
     assert run.wait(300) and run.status == "done", run.error
@@ -315,7 +312,7 @@ def test_caches_are_bounded_by_bytes():
 def test_an_error_nothing_caught_becomes_one_sentence(tmp_path):
     script = tmp_path / "broken.py"
     script.write_text(
-        "from dashboard.navigation import run_guarded\n"
+        "from dashboard.ui.navigation import run_guarded\n"
         "def page():\n    raise KeyError('internal detail')\n"
         "run_guarded(page)\n"
     )
@@ -388,7 +385,7 @@ def test_classify_page_refuses_a_model_bomb_and_keeps_its_model():
 def test_a_browser_keeps_its_id_when_streamlit_masks_its_xsrf_cookie_anew():
     """Tornado re-masks the XSRF token each time it writes the cookie; the id follows
     the token, so one browser keeps one id and another browser gets another."""
-    from dashboard.sessions import browser_id_from_xsrf, valid_token
+    from dashboard.ui.sessions import browser_id_from_xsrf, valid_token
 
     token = bytes.fromhex("00112233445566778899aabbccddeeff")
 

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from dashboard.keras_model import build_model, keras_code
-from dashboard.presets import load_preset, preset_names
-from dashboard.spec import (
+from dashboard.model.keras_model import build_model, keras_code
+from dashboard.model.presets import load_preset, preset_names
+from dashboard.model.spec import (
     LAYER_TYPES,
     SCHEMA_VERSION,
     LayerSpec,

@@ -19,9 +19,10 @@ from streamlit import config
 from streamlit.runtime.scriptrunner import script_runner
 from streamlit.testing.v1 import AppTest
 
-from dashboard import streamlit_cleanup, training
-from dashboard.datasets import load_builtin
-from dashboard.presets import load_preset
+from dashboard import training
+from dashboard.compat import streamlit_cleanup
+from dashboard.data.datasets import load_builtin
+from dashboard.model.presets import load_preset
 from dashboard.training import TrainSettings
 
 ROOT = Path(__file__).resolve().parent.parent

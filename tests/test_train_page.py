@@ -19,10 +19,10 @@ import pytest
 from conftest import reload_tab
 from streamlit.testing.v1 import AppTest
 
-from dashboard import run_compare, training
-from dashboard.datasets import load_builtin
-from dashboard.presets import load_preset
-from dashboard.training import Run, TrainSettings
+from dashboard import training
+from dashboard.data.datasets import load_builtin
+from dashboard.model.presets import load_preset
+from dashboard.training import Run, TrainSettings, run_compare
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "train.py")
 

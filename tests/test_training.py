@@ -12,10 +12,12 @@ import pytest
 from session_driver import rss_mb, rss_supported
 
 from dashboard import training
-from dashboard.datasets import Dataset, load_builtin
-from dashboard.presets import load_preset
-from dashboard.spec import LayerSpec, ModelSpec, SpecError
-from dashboard.training import ResultCache, TrainingQueue, TrainSettings, start_run
+from dashboard.compat.tf_host_tensor import host_tensor
+from dashboard.data.datasets import Dataset, load_builtin
+from dashboard.model.presets import load_preset
+from dashboard.model.spec import LayerSpec, ModelSpec, SpecError
+from dashboard.training import ResultCache, TrainingQueue, TrainSettings, start_run, trainer
+from dashboard.training import pipeline as input_pipeline
 
 FAST = TrainSettings(epochs=2, batch_size=64)
 
@@ -105,7 +107,7 @@ def test_an_exception_in_the_thread_fails_the_run_with_one_message(digits):
 
 
 def test_out_of_memory_message_says_what_to_do():
-    message = training._error_message(MemoryError())
+    message = trainer._error_message(MemoryError())
     assert "out of memory" in message and "smaller batch size" in message
 
 
@@ -275,7 +277,7 @@ def test_the_input_pipeline_yields_each_split_image_once_per_epoch_without_autot
     """Every training image once per epoch, none of the validation images, and no
     tf.data autotuning: its thread made fit return up to 40 s after the last batch."""
     settings = TrainSettings(epochs=2, batch_size=100, validation_split=0.2)
-    data = training._prepare_data(digits, settings, binary=False)
+    data = input_pipeline.prepare_data(digits, settings, binary=False)
     for pipeline in (data.train, data.validation):
         assert pipeline.options().autotune.enabled is False
 
@@ -302,8 +304,8 @@ def test_every_batch_gives_each_replica_an_image(digits, replicas, batch_size):
     """MirroredStrategy splits each global batch over its replicas; an empty slice
     fails oneDNN's convolution on some CPUs. 1,437 digits, 10% for validation."""
     settings = TrainSettings(epochs=2, batch_size=batch_size, validation_split=0.1)
-    data = training._prepare_data(digits, settings, binary=False, replicas=replicas)
-    single = training._prepare_data(digits, settings, binary=False)
+    data = input_pipeline.prepare_data(digits, settings, binary=False, replicas=replicas)
+    single = input_pipeline.prepare_data(digits, settings, binary=False)
     train = [len(y) for _, y in data.train]
     validation = [len(y) for _, y in data.validation]
     assert min(train) >= replicas and min(validation) >= replicas
@@ -316,7 +318,7 @@ def test_every_batch_gives_each_replica_an_image(digits, replicas, batch_size):
     assert first_epoch(data.train, data.steps_per_epoch) == first_epoch(
         single.train, single.steps_per_epoch
     )
-    assert sum(train) == 2 * (data.n_train + training.replica_padding(
+    assert sum(train) == 2 * (data.n_train + input_pipeline.replica_padding(
         data.n_train, data.batch_size, replicas))  # fmt: skip
     assert train[data.steps_per_epoch - 1] == data.last_batch_size
     if batch_size >= replicas:
@@ -325,11 +327,11 @@ def test_every_batch_gives_each_replica_an_image(digits, replicas, batch_size):
 
 
 def test_replica_padding_tops_up_only_a_last_batch_too_small_to_split():
-    assert training.replica_padding(1293, 68, 2) == 1  # 19 batches of 68 and one of 1
-    assert training.replica_padding(1293, 68, 1) == 0
-    assert training.replica_padding(1292, 68, 2) == 0  # no remainder
-    assert training.replica_padding(1294, 68, 3) == 1  # 2 images for 3 replicas
-    assert training.replica_padding(1295, 68, 3) == 0  # 3 images: one each
+    assert input_pipeline.replica_padding(1293, 68, 2) == 1  # 19 batches of 68 and one of 1
+    assert input_pipeline.replica_padding(1293, 68, 1) == 0
+    assert input_pipeline.replica_padding(1292, 68, 2) == 0  # no remainder
+    assert input_pipeline.replica_padding(1294, 68, 3) == 1  # 2 images for 3 replicas
+    assert input_pipeline.replica_padding(1295, 68, 3) == 0  # 3 images: one each
 
 
 @pytest.mark.parametrize(
@@ -342,7 +344,7 @@ def test_replica_padding_tops_up_only_a_last_batch_too_small_to_split():
     ],
 )
 def test_host_tensor_holds_the_array(array):
-    tensor = training.host_tensor(array)
+    tensor = host_tensor(array)
     assert tensor.dtype.as_numpy_dtype == array.dtype
     np.testing.assert_array_equal(tensor.numpy(), array)
 
@@ -351,9 +353,9 @@ def test_host_tensor_holds_the_array(array):
 def test_host_tensor_keeps_one_copy_of_the_images():
     """tf.constant kept two (89 MB resident for MNIST's 47 MB of images)."""
     images = np.random.default_rng(0).integers(0, 256, (80_000, 28, 28), dtype=np.uint8)
-    training.host_tensor(images[:1])  # TensorFlow's own start-up memory comes first
+    host_tensor(images[:1])  # TensorFlow's own start-up memory comes first
     before = rss_mb(os.getpid())
-    tensor = training.host_tensor(images)
+    tensor = host_tensor(images)
     grown = rss_mb(os.getpid()) - before
     assert grown < 1.4 * images.nbytes / 2**20, f"{grown:.0f} MB for {images.nbytes / 2**20:.0f} MB"
     assert tensor.shape == images.shape

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dashboard import limits
-from dashboard.datasets import CIFAR10_NAMES, DataError
-from dashboard.uploads import UploadOptions, load_upload, load_zip_bytes, skipped_summary
+from dashboard.data import limits
+from dashboard.data.datasets import CIFAR10_NAMES, DataError
+from dashboard.data.uploads import UploadOptions, load_upload, load_zip_bytes, skipped_summary
 
 
 def png(array: np.ndarray) -> bytes:

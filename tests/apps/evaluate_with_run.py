@@ -12,16 +12,16 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import state
-from dashboard.datasets import load_builtin
-from dashboard.images import to_model_input
-from dashboard.presets import load_preset
+from dashboard.data.datasets import load_builtin
+from dashboard.data.images import to_model_input
+from dashboard.model.presets import load_preset
 from dashboard.training import Run
+from dashboard.ui import state
 
 ROOT = Path(__file__).resolve().parents[2]
 
 if not state.get_runs():
-    from dashboard.keras_model import build_model
+    from dashboard.model.keras_model import build_model
 
     with st.spinner("Training two small models for the test…"):
         dataset = load_builtin("digits")

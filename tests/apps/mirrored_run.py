@@ -11,8 +11,8 @@ import os
 import sys
 import time
 
-from dashboard.datasets import load_builtin
-from dashboard.presets import load_preset
+from dashboard.data.datasets import load_builtin
+from dashboard.model.presets import load_preset
 from dashboard.training import ResultCache, TrainSettings, start_run
 
 

@@ -1,0 +1,366 @@
+"""Test-set evaluation of a trained model: loss, accuracy, confusion matrix,
+per-class precision/recall/F1, the most confident mistakes, and the CNN vs
+dense-only comparison of article 000.
+
+Everything below `predict_probabilities` is NumPy on predictions, so it is
+tested against hand-computed cases without a model. TensorFlow is never
+imported here: a keras.Model arrives already built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from dashboard.data.datasets import Dataset, load_builtin
+from dashboard.data.images import to_model_input
+from dashboard.model.presets import load_preset
+from dashboard.model.spec import ModelSpec
+
+if TYPE_CHECKING:
+    from dashboard.training import Run
+
+PREDICT_BATCH = 256  # images per forward pass: keeps the float copy small
+# Keras clips probabilities to [eps, 1 - eps] in its cross-entropies; so do we,
+# so our loss is the number model.evaluate would print.
+EPSILON = 1e-7
+BASELINE_PRESET = "dense_only"
+
+
+class EvaluationError(ValueError):
+    """A run that cannot be evaluated; the message says what to do."""
+
+
+# --- predictions ------------------------------------------------------------------
+
+
+def probabilities_from_output(output: np.ndarray) -> np.ndarray:
+    """Model output -> (N, K) class probabilities.
+
+    A 1-unit sigmoid output (two classes, see ModelSpec.output_layer) gives
+    P(class 1); it becomes the two columns [1 - p, p].
+    """
+    output = np.asarray(output, dtype=np.float32)
+    if output.ndim == 1 or output.shape[-1] == 1:
+        p = output.reshape(-1)
+        return np.stack([1.0 - p, p], axis=1)
+    return output
+
+
+def predict_probabilities(
+    model: Any, images: np.ndarray, batch_size: int = PREDICT_BATCH
+) -> np.ndarray:
+    """(N, K) class probabilities of uint8 images, scaled and predicted batch by batch.
+
+    Converting one batch at a time keeps memory at one batch of float32
+    instead of a float copy of the whole test set.
+    """
+    parts = [
+        probabilities_from_output(
+            np.asarray(model.predict_on_batch(to_model_input(images[start : start + batch_size])))
+        )
+        for start in range(0, len(images), batch_size)
+    ]
+    if not parts:
+        raise EvaluationError(
+            "There are no test images to evaluate on; use a dataset with a test split."
+        )
+    return np.concatenate(parts)
+
+
+# --- metrics on predictions ---------------------------------------------------------
+
+
+def cross_entropy(probabilities: np.ndarray, y_true: np.ndarray) -> float:
+    """Mean cross-entropy: Keras' sparse categorical (or binary, for 2 columns from a sigmoid) loss."""
+    p_true = probabilities[np.arange(len(y_true)), y_true]
+    return float(-np.mean(np.log(np.clip(p_true, EPSILON, 1.0 - EPSILON))))
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:
+    """(K, K) counts: row = true class, column = predicted class."""
+    flat = np.asarray(y_true, dtype=np.int64) * num_classes + np.asarray(y_pred, dtype=np.int64)
+    return np.bincount(flat, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    # 0 where undefined, as scikit-learn reports it (zero_division default).
+    out = np.zeros(len(numerator), dtype=np.float64)
+    np.divide(numerator, denominator, out=out, where=denominator > 0)
+    return out
+
+
+def per_class_scores(confusion: np.ndarray, class_names: list[str]) -> pd.DataFrame:
+    """Precision, recall, F1 and support of each class, from a confusion matrix.
+
+    Precision: of the images predicted as the class, the share that are it.
+    Recall: of the images of the class, the share found. F1: their harmonic mean.
+    A score with nothing to divide by (a class never predicted) is 0.
+    """
+    hits = np.diag(confusion).astype(np.float64)
+    predicted = confusion.sum(axis=0)
+    actual = confusion.sum(axis=1)
+    precision = _ratio(hits, predicted)
+    recall = _ratio(hits, actual)
+    f1 = _ratio(2 * precision * recall, precision + recall)
+    return pd.DataFrame(
+        {
+            "class": class_names,
+            "precision": precision,
+            "recall": recall,
+            "F1": f1,
+            "support": actual.astype(np.int64),
+        }
+    )
+
+
+def most_confident_mistakes(
+    probabilities: np.ndarray, y_true: np.ndarray, count: int = 12
+) -> pd.DataFrame:
+    """The wrong predictions the model was surest of, surest first.
+
+    Columns: index (into the test set), true, predicted, confidence (the
+    probability the model gave its wrong answer).
+    """
+    y_pred = probabilities.argmax(axis=1)
+    wrong = np.flatnonzero(y_pred != y_true)
+    confidence = probabilities[wrong, y_pred[wrong]]
+    # Stable sort: equal confidences keep test-set order, so results are repeatable.
+    order = np.argsort(-confidence, kind="stable")[:count]
+    return pd.DataFrame(
+        {
+            "index": wrong[order],
+            "true": y_true[wrong[order]],
+            "predicted": y_pred[wrong[order]],
+            "confidence": confidence[order].astype(np.float64),
+        }
+    )
+
+
+@dataclass
+class Evaluation:
+    """One model's predictions on a test set, and what follows from them."""
+
+    class_names: list[str]
+    # uint8 (N, H, W, C), kept to show the images of a cell or of a mistake.
+    x_test: np.ndarray = field(repr=False)
+    y_true: np.ndarray = field(repr=False)  # int (N,)
+    probabilities: np.ndarray = field(repr=False)  # float32 (N, K)
+
+    def __post_init__(self) -> None:
+        self.y_true = np.asarray(self.y_true, dtype=np.int64)
+        self.y_pred = self.probabilities.argmax(axis=1)
+        self.confusion = confusion_matrix(self.y_true, self.y_pred, self.num_classes)
+        self.loss = cross_entropy(self.probabilities, self.y_true)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def num_test(self) -> int:
+        return len(self.y_true)
+
+    @property
+    def num_mistakes(self) -> int:
+        return int(np.count_nonzero(self.y_pred != self.y_true))
+
+    @property
+    def accuracy(self) -> float:
+        return float(np.mean(self.y_pred == self.y_true))
+
+    def scores(self) -> pd.DataFrame:
+        """Per-class precision, recall, F1 and support."""
+        return per_class_scores(self.confusion, self.class_names)
+
+    def macro_f1(self) -> float:
+        return float(self.scores()["F1"].mean())
+
+    def mistakes(self, count: int = 12) -> pd.DataFrame:
+        """Most confident mistakes, with class names and a caption per image."""
+        table = most_confident_mistakes(self.probabilities, self.y_true, count)
+        names = np.asarray(self.class_names, dtype=object)
+        table["true name"] = names[table["true"].to_numpy()]
+        table["predicted name"] = names[table["predicted"].to_numpy()]
+        table["caption"] = [
+            f"true {t}, predicted {p} ({c:.0%})"
+            for t, p, c in zip(
+                table["true name"], table["predicted name"], table["confidence"], strict=True
+            )
+        ]
+        return table
+
+    def cell(self, true_class: int, predicted_class: int) -> np.ndarray:
+        """Test-set indices in one confusion-matrix cell, most confident first."""
+        indices = np.flatnonzero((self.y_true == true_class) & (self.y_pred == predicted_class))
+        confidence = self.probabilities[indices, predicted_class]
+        return indices[np.argsort(-confidence, kind="stable")]
+
+    def worst_cell(self) -> tuple[int, int]:
+        """(true, predicted) of the most frequent mistake; (0, 0) when there is none."""
+        off_diagonal = self.confusion * (1 - np.eye(self.num_classes, dtype=np.int64))
+        if not off_diagonal.any():
+            return 0, 0
+        true_class, predicted_class = np.unravel_index(off_diagonal.argmax(), off_diagonal.shape)
+        return int(true_class), int(predicted_class)
+
+    def confidence(self, indices: np.ndarray) -> np.ndarray:
+        """The probability the model gave its own answer, for these test images."""
+        return self.probabilities[indices, self.y_pred[indices]]
+
+
+def evaluate(
+    model: Any,
+    images: np.ndarray,
+    labels: np.ndarray,
+    class_names: list[str],
+    batch_size: int = PREDICT_BATCH,
+) -> Evaluation:
+    """Evaluate a keras model on uint8 test images with integer labels."""
+    probabilities = predict_probabilities(model, images, batch_size)
+    if probabilities.shape[1] != len(class_names):
+        raise EvaluationError(
+            f"The model answers with {probabilities.shape[1]} classes but the test data has "
+            f"{len(class_names)}; evaluate it on the dataset it was trained on."
+        )
+    return Evaluation(list(class_names), images, labels, probabilities)
+
+
+# --- runs -------------------------------------------------------------------------------
+
+
+def dataset_for_run(run: Run) -> Dataset:
+    """The data a run was trained on: `run.dataset` if the run carries it, else the built-in one."""
+    dataset = getattr(run, "dataset", None)
+    if dataset is not None:
+        return dataset
+    try:
+        return load_builtin(run.dataset_name)
+    except KeyError:
+        raise EvaluationError(
+            f"The test images of '{run.dataset_name}' are not available any more; "
+            "load that dataset again on the Data page and retrain the model."
+        ) from None
+
+
+def evaluate_run(run: Run, batch_size: int = PREDICT_BATCH) -> Evaluation:
+    """Evaluate a finished or stopped run on its dataset's test split."""
+    if run.model is None:
+        raise EvaluationError(
+            f"Run {run.id} has no model yet ({run.status}); wait until it is done or press Stop."
+        )
+    dataset = dataset_for_run(run)
+    expected = tuple(int(v) for v in run.spec.input_shape)
+    if dataset.input_shape != expected:
+        raise EvaluationError(
+            f"The model takes {'×'.join(map(str, expected))} images but the test images of "
+            f"'{dataset.name}' are {'×'.join(map(str, dataset.input_shape))}; "
+            "evaluate it on the dataset it was trained on."
+        )
+    return evaluate(run.model, dataset.x_test, dataset.y_test, run.class_names, batch_size)
+
+
+# --- CNN against the dense-only baseline (article 000) ------------------------------------
+
+
+def is_convolutional(spec: ModelSpec) -> bool:
+    """Whether the model has at least one convolution."""
+    return any(layer.type == "Conv2D" for layer in spec.layers)
+
+
+def baseline_spec(spec: ModelSpec) -> ModelSpec:
+    """The dense-only preset, fitted to a spec's input shape and class count."""
+    base = load_preset(BASELINE_PRESET)
+    return replace(base, input_shape=tuple(spec.input_shape), num_classes=spec.num_classes)
+
+
+def pending_partner(run: Run, runs: list[Run]) -> Run | None:
+    """A run of the other kind on the same data that is still queued or training."""
+    kind = is_convolutional(run.spec)
+    for other in runs:
+        if other.is_active and is_convolutional(other.spec) != kind and _same_data(run, other):
+            return other
+    return None
+
+
+def start_baseline_run(cnn_run: Run) -> Run:
+    """Start training the dense-only baseline on a CNN run's data with the same settings,
+    for the same browser session."""
+    from dashboard import training
+
+    spec = baseline_spec(cnn_run.spec)
+    return training.start_run(
+        spec, dataset_for_run(cnn_run), cnn_run.train_settings, owner=cnn_run.owner
+    )
+
+
+def _same_data(a: Run, b: Run) -> bool:
+    data_a, data_b = getattr(a, "dataset", None), getattr(b, "dataset", None)
+    if data_a is not None and data_b is not None:
+        return data_a.fingerprint() == data_b.fingerprint()
+    return a.dataset_name == b.dataset_name
+
+
+def settings_differences(a: Run, b: Run) -> list[tuple[str, Any, Any]]:
+    """(setting, value in a, value in b) for every training setting that differs."""
+    keys = sorted(set(a.settings) | set(b.settings))
+    return [
+        (k, a.settings.get(k), b.settings.get(k))
+        for k in keys
+        if a.settings.get(k) != b.settings.get(k)
+    ]
+
+
+def comparison_partners(run: Run, runs: list[Run]) -> list[Run]:
+    """Runs to compare `run` with: the other kind (CNN vs dense-only), same data, with a model.
+
+    Runs with exactly the same training settings come first (a fair
+    comparison), then the rest in the order given (newest first).
+    """
+    kind = is_convolutional(run.spec)
+    partners = [
+        other
+        for other in runs
+        if other.id != run.id
+        and other.model is not None
+        and is_convolutional(other.spec) != kind
+        and _same_data(run, other)
+    ]
+    return sorted(partners, key=lambda other: bool(settings_differences(run, other)))
+
+
+def comparison_table(cnn: tuple[Run, Evaluation], dense: tuple[Run, Evaluation]) -> pd.DataFrame:
+    """One row per model: test accuracy, loss, mistakes, parameters and epochs trained."""
+    rows = []
+    for kind, (run, evaluation) in (("CNN", cnn), ("Dense only", dense)):
+        rows.append(
+            {
+                "model": f"{kind}: {run.spec.name} ({run.id})",
+                "test accuracy": evaluation.accuracy,
+                "test loss": evaluation.loss,
+                "mistakes": evaluation.num_mistakes,
+                "parameters": run.spec.analyze().total_params,
+                "epochs": len(run.history),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def comparison_verdict(table: pd.DataFrame) -> str:
+    """One sentence on a comparison_table: who won here, by how much, at what size."""
+    cnn, dense = table.iloc[0], table.iloc[1]
+    ratio = dense["parameters"] / max(1, cnn["parameters"])
+    size = f"{ratio:.1f}× fewer parameters" if ratio >= 1 else f"{1 / ratio:.1f}× more parameters"
+    if cnn["mistakes"] < dense["mistakes"]:
+        return (
+            f"Here the CNN makes {int(dense['mistakes'] - cnn['mistakes'])} fewer mistakes "
+            f"({cnn['test accuracy']:.2%} against {dense['test accuracy']:.2%}) with {size}."
+        )
+    return (
+        f"Here the dense-only network does as well or better ({dense['test accuracy']:.2%} "
+        f"against {cnn['test accuracy']:.2%}; the CNN has {size}). On tiny images or after "
+        "short training a CNN has little to gain; try 28×28 images or more epochs."
+    )

@@ -1,0 +1,513 @@
+"""Starting runs and the Trainer thread that fills them: reuse an identical result,
+follow an identical run, or wait for a slot and memory and train.
+
+The Trainer makes no Streamlit calls: it writes metrics into its Run under the Run's
+lock, and pages draw from `run.view()` snapshots. Stop sets an Event that the Keras
+callback checks after every batch, so a stopped run keeps its weights. TensorFlow is
+imported inside functions only.
+"""
+
+from __future__ import annotations
+
+import atexit
+import gc
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from dashboard.compat.tf_gradients import release_traced_gradients
+from dashboard.data.datasets import Dataset
+from dashboard.model.spec import ModelSpec, SpecError
+from dashboard.training.admission import run_refusal
+from dashboard.training.callbacks import live_metrics_class
+from dashboard.training.keras_setup import (
+    build,
+    compile_for_training,
+    copy_model,
+    drop_step_functions,
+)
+from dashboard.training.pipeline import prepare_data
+from dashboard.training.pool import CachedResult, ResultCache, TrainingQueue, run_fingerprint
+from dashboard.training.run import Run, new_run_id
+from dashboard.training.settings import TrainSettings
+
+if TYPE_CHECKING:
+    import keras
+
+_LOG = logging.getLogger(__name__)
+
+# Process-wide: one queue and one cache for every browser session.
+QUEUE = TrainingQueue()
+CACHE = ResultCache()
+# Runs that are training right now, by fingerprint: an identical request follows one.
+_LEADERS: dict[str, Run] = {}
+_LEADERS_LOCK = threading.Lock()
+_LIVE: set[Run] = set()  # every queued or training run, for gc decisions
+_LIVE_LOCK = threading.Lock()
+
+
+def live_runs_of(owner: str | None) -> int:
+    """Runs queued or training that this browser session started (0 for no owner)."""
+    if owner is None:
+        return 0
+    with _LIVE_LOCK:
+        return sum(1 for run in _LIVE if run.owner == owner)
+
+
+def fit_spec_to_dataset(spec: ModelSpec, dataset: Dataset) -> tuple[ModelSpec, list[str]]:
+    """The spec with its input shape and class count set to the dataset's, and what changed.
+
+    Raises SpecError (one sentence) when the layers cannot take the dataset's images.
+    """
+    notes = []
+    fitted = ModelSpec.from_dict(spec.to_dict())
+    if tuple(spec.input_shape) != dataset.input_shape:
+        fitted.input_shape = dataset.input_shape
+        notes.append(
+            f"The model's input was {_shape_text(spec.input_shape)}; it now takes the "
+            f"{_shape_text(dataset.input_shape)} images of {dataset.name}."
+        )
+    if spec.num_classes != dataset.num_classes:
+        fitted.num_classes = dataset.num_classes
+        notes.append(
+            f"The output layer now has {dataset.num_classes} classes to match {dataset.name} "
+            f"(the spec said {spec.num_classes})."
+        )
+    analysis = fitted.analyze()
+    if not analysis.ok:
+        problem = (analysis.problems or [info.error for info in analysis.errors])[0]
+        raise SpecError(
+            f"This model cannot take the {_shape_text(dataset.input_shape)} images of "
+            f"{dataset.name}: {problem} Change the layers on the Build page or pick another dataset."
+        )
+    return fitted, notes
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return "×".join(str(v) for v in shape)
+
+
+def start_run(
+    spec: ModelSpec,
+    dataset: Dataset,
+    settings: TrainSettings,
+    *,
+    queue: TrainingQueue | None = None,
+    cache: ResultCache | None = None,
+    owner: str | None = None,
+) -> Run:
+    """Start training `spec` on `dataset` in a background thread and return its Run.
+
+    Raises SpecError for settings or a spec that cannot train on this data, a run too
+    large for this server, or a session that has too many runs going already (`owner`);
+    the message is one sentence saying what to do.
+    """
+    problems = settings.problems()
+    if problems:
+        raise SpecError(problems[0])
+    fitted, notes = fit_spec_to_dataset(spec, dataset)
+    if len(dataset.x_train) < 2:
+        raise SpecError("The dataset needs at least 2 training images; pick or upload more.")
+    refusal = run_refusal(fitted, dataset, settings, live_runs_of(owner))
+    if refusal:
+        raise SpecError(refusal)
+    run = Run(
+        id=new_run_id(),
+        spec=fitted,
+        dataset_name=dataset.name,
+        class_names=list(dataset.class_names),
+        settings=settings.to_dict(),
+        notes=notes,
+        dataset=dataset,
+        owner=owner,
+    )
+    if dataset.shareable:
+        run.fingerprint = run_fingerprint(
+            fitted.to_dict(), dataset.fingerprint(), settings.to_dict()
+        )
+    with _LIVE_LOCK:
+        _LIVE.add(run)
+    thread = threading.Thread(
+        target=_Trainer(run, dataset, settings, queue or QUEUE, cache or CACHE).run,
+        name=f"train-{run.id}",
+        daemon=True,
+    )
+    run._thread = thread
+    thread.start()
+    return run
+
+
+_WARM_UP_LOCK = threading.Lock()
+_WARM_UP_STARTED = False
+
+
+def warm_up() -> None:
+    """Import TensorFlow and Keras in a background thread, once per process, so the
+    first Start does not wait for the import (10 to 40 s on a busy 2-core machine)."""
+    global _WARM_UP_STARTED
+    with _WARM_UP_LOCK:
+        if _WARM_UP_STARTED:
+            return
+        _WARM_UP_STARTED = True
+
+    def _import() -> None:
+        try:
+            import keras  # noqa: F401
+        except Exception:  # training reports import errors itself, to the user
+            _LOG.exception("warming up TensorFlow failed")
+
+    threading.Thread(target=_import, name="tensorflow-warm-up", daemon=True).start()
+
+
+def active_run_count() -> int:
+    """Runs queued or training in this process, across all sessions."""
+    with _LIVE_LOCK:
+        return len(_LIVE)
+
+
+def stop_all(timeout: float = 10.0) -> None:
+    """Stop every live run and wait a little for each (at interpreter exit: a thread
+    still inside TensorFlow when Python shuts down aborts the process)."""
+    with _LIVE_LOCK:
+        live = list(_LIVE)
+    for run in live:
+        run.stop()
+    deadline = time.monotonic() + timeout
+    for run in live:
+        run.wait(max(0.0, deadline - time.monotonic()))
+
+
+atexit.register(stop_all)
+
+
+def collect_garbage_if_idle() -> bool:
+    """A full gc.collect() frees a deleted run's model, but holds the GIL ~0.4 s with
+    TensorFlow loaded; only do it while nothing trains. True if it ran."""
+    if active_run_count():
+        return False
+    release_traced_gradients()
+    gc.collect()
+    return True
+
+
+# --- the Trainer thread -------------------------------------------------------------
+
+
+class _Trainer:
+    """Runs in its own thread: reuse, follow or train; never calls Streamlit."""
+
+    def __init__(
+        self,
+        run: Run,
+        dataset: Dataset,
+        settings: TrainSettings,
+        queue: TrainingQueue,
+        cache: ResultCache,
+    ) -> None:
+        self.run_ = run
+        self.dataset = dataset
+        self.settings = settings
+        self.queue = queue
+        self.cache = cache
+
+    def run(self) -> None:
+        run = self.run_
+        try:
+            self._plan_devices()
+            while not self._reuse_or_follow():
+                if self._lead_or_follow():
+                    continue  # an identical run started first: follow it instead
+                try:
+                    if self._adopt_cached():
+                        return  # an identical run finished just before we took the lead
+                    ticket = self.queue.acquire(
+                        lambda place: run._set(queue_position=place),
+                        lambda: run.stop_requested,
+                        owner=run.owner,
+                    )
+                    if ticket is None:
+                        self._stopped_before_start()
+                        return
+                    try:
+                        holding = self._wait_for_memory()
+                        if holding is None:
+                            self._stopped_before_start()
+                            return
+                        try:
+                            self._train()
+                        finally:
+                            holding.release()
+                    finally:
+                        self.queue.release(ticket)
+                finally:
+                    self._retire_leader()
+                return
+        except Exception as exc:  # the thread must never die silently
+            _LOG.exception("run %s failed", run.id)
+            run._set(status="failed", error=_error_message(exc), model=None)
+        finally:
+            with run.lock:
+                if run.finished_at is None:
+                    run.finished_at = time.time()
+                run.queue_position = None
+                run.eta_seconds = None
+            with _LIVE_LOCK:
+                _LIVE.discard(run)
+                idle = not _LIVE
+            run._finished.set()
+            if idle:  # the last run ended: its traced step graphs can go
+                release_traced_gradients()
+
+    def _plan_devices(self) -> None:
+        """Learn this process's devices (importing TensorFlow here, off the page's
+        thread) and key a multi-device run's fingerprint by them."""
+        from dashboard.training.devices import device_plan
+
+        self.plan = device_plan()
+        run = self.run_
+        key = self.plan.cache_key()
+        with run.lock:
+            if self.plan.note and self.plan.note not in run.notes:
+                run.notes = [*run.notes, self.plan.note]
+            if run.fingerprint is not None and key is not None:
+                run.fingerprint = run_fingerprint(
+                    run.spec.to_dict(), self.dataset.fingerprint(), self.settings.to_dict(), key
+                )
+
+    # --- sharing between identical runs ---
+    def _reuse_or_follow(self) -> bool:
+        """True when the run ended by reusing a cached result (or following one)."""
+        run = self.run_
+        if run.fingerprint is None:
+            return False
+        if self._adopt_cached():
+            return True
+        with _LEADERS_LOCK:
+            leader = _LEADERS.get(run.fingerprint)
+        if leader is None or leader is run:
+            return False
+        return self._follow(leader)
+
+    def _lead_or_follow(self) -> bool:
+        """Register as the one run training this fingerprint; True if another got there first."""
+        run = self.run_
+        if run.fingerprint is None:
+            return False
+        with _LEADERS_LOCK:
+            leader = _LEADERS.setdefault(run.fingerprint, run)
+        return leader is not run
+
+    def _retire_leader(self) -> None:
+        run = self.run_
+        if run.fingerprint is None:
+            return
+        with _LEADERS_LOCK:
+            if _LEADERS.get(run.fingerprint) is run:
+                del _LEADERS[run.fingerprint]
+
+    def _adopt_cached(self) -> bool:
+        run = self.run_
+        hit = self.cache.get(run.fingerprint or "")
+        if hit is None:
+            return False
+        with run.lock:
+            now = time.time()
+            run.model = hit.model
+            run.history = list(hit.history)
+            run.batches = list(hit.batches)
+            run.epoch = len(hit.history)
+            run.step = 0
+            run.cached = True
+            run.strategy, run.device_count = hit.strategy, hit.device_count
+            run.notes = [
+                *run.notes,
+                *hit.notes,
+                "An identical run (same model, data, settings and seed) had already "
+                "trained, so this run reuses its result instead of training again.",
+            ]
+            run.started_at = now - hit.seconds
+            run.finished_at = now
+            run.status = "done"
+        return True
+
+    def _follow(self, leader: Run) -> bool:
+        """Mirror an identical run that is training; True once it gave us a result."""
+        run = self.run_
+        while not leader._finished.wait(0.25):
+            view = leader.view()
+            with run.lock:
+                run.status = view.status
+                run.history, run.batches = view.history, view.batches
+                run.epoch, run.step = view.epoch, view.step
+                run.steps_per_epoch = view.steps_per_epoch
+                run.images_per_s, run.eta_seconds = view.images_per_s, view.eta_seconds
+                run.queue_position = view.queue_position
+                run.strategy, run.device_count = view.strategy, view.device_count
+                run.started_at = leader.started_at
+            if run.stop_requested:
+                self._stop_follower(leader)
+                return True
+        if self._adopt_cached():
+            return True
+        # The leader was stopped or failed: train on our own, from a clean slate.
+        with run.lock:
+            run.status, run.history, run.batches = "queued", [], []
+            run.epoch = run.step = 0
+            run.started_at = None
+        return False
+
+    def _stop_follower(self, leader: Run) -> None:
+        """Stopping a mirrored run keeps a copy of the shared training's weights so far."""
+        run = self.run_
+        source = leader.model or leader._training_model
+        model = copy_model(source) if source is not None else None
+        with run.lock:
+            run.model = model
+            run.status = "stopped" if model is not None else "failed"
+            if model is None:
+                run.error = "Stopped before the first batch; there are no weights to keep."
+            run.finished_at = time.time()
+
+    def _stopped_before_start(self) -> None:
+        """Nothing was trained, so no model is built: it would only take memory."""
+        run = self.run_
+        with run.lock:
+            run.status = "stopped"
+            run.notes = [
+                *run.notes,
+                "Stopped while waiting in the queue: nothing was trained, so there is no model.",
+            ]
+            run.finished_at = time.time()
+
+    def _wait_for_memory(self, poll: float = 0.5) -> Any:
+        """Book the run's memory in the server's budget, waiting while other runs hold
+        it; None if the run was stopped while waiting."""
+        from dashboard.data.budget import BUDGET, BudgetError
+        from dashboard.training.admission import TRAINING_FIX, training_bytes
+
+        run = self.run_
+        batch = min(self.settings.batch_size, len(self.dataset.x_train))
+        need = training_bytes(run.spec, batch, self.dataset.x_train.nbytes)
+        noted = False
+        while not run.stop_requested:
+            try:
+                return BUDGET.hold(need, "This run", TRAINING_FIX)
+            except BudgetError:
+                if not noted:
+                    noted = True
+                    note = "Waiting for memory: other runs on this server hold it now."
+                    run._set(notes=[*run.notes, note])
+            time.sleep(poll)
+        return None
+
+    # --- training itself ---
+    def _train(self) -> None:
+        # The first run in a process imports TensorFlow here (10 to 40 s on a busy
+        # 2-core machine); that is not training time, so the clock starts after it.
+        import keras
+
+        from dashboard.training.devices import choose_strategy
+
+        run, settings, dataset = self.run_, self.settings, self.dataset
+        run._set(
+            status="training",
+            started_at=time.time(),
+            queue_position=None,
+            strategy=self.plan.strategy,
+            device_count=self.plan.count,
+        )
+        binary = run.spec.num_classes == 2
+        # The pipeline yields global batches; a MirroredStrategy splits each across replicas.
+        replicas = self.plan.count if self.plan.mirrored else 1
+        data = prepare_data(dataset, settings, binary, replicas)
+        if data.notes:
+            run._set(notes=[*run.notes, *data.notes])
+        strategy = choose_strategy(self.plan)
+        # Keras ties a model to the strategy whose scope it was built in, and the
+        # optimizer to the one it was created in: both must happen inside the scope.
+        with strategy.scope():
+            model = build(run.spec, settings)
+            run._set(_training_model=model)
+            train_model = compile_for_training(
+                model, run.spec, settings, data.steps_per_epoch, binary
+            )
+        live = live_metrics_class()(run, data)
+        callbacks: list[keras.callbacks.Callback] = [live]
+        stopper = None
+        if settings.early_stopping:
+            stopper = keras.callbacks.EarlyStopping(
+                monitor="val_loss" if data.validation is not None else "loss",
+                patience=settings.patience,
+                restore_best_weights=True,
+            )
+            callbacks.append(stopper)
+        run._set(steps_per_epoch=data.steps_per_epoch)
+        try:
+            train_model.fit(
+                data.train,
+                epochs=settings.epochs,
+                steps_per_epoch=data.steps_per_epoch,
+                validation_data=data.validation,
+                callbacks=callbacks,
+                shuffle=False,  # the pipeline already shuffles, by the run's seed
+                verbose=0,
+            )
+        except Exception as exc:
+            run._set(status="failed", error=_error_message(exc), model=None)
+            return
+        finally:
+            del data
+            run._set(_training_model=None)
+        if live.failure:
+            run._set(status="failed", error=live.failure, model=None)
+            return
+        notes = []
+        if stopper is not None and stopper.stopped_epoch > 0:
+            notes.append(
+                f"Early stopping ended training after epoch {stopper.stopped_epoch + 1}: "
+                f"the {'validation ' if data_has_val(run) else ''}loss had not improved for "
+                f"{settings.patience} epochs, so the best epoch's weights were kept."
+            )
+        status = "stopped" if run.stop_requested else "done"
+        drop_step_functions(model, train_model)
+        if self.plan.mirrored:
+            # A finished model only predicts, often one image: on one device no replica
+            # is ever handed an empty slice of a batch, and it saves like any other.
+            model = copy_model(model)
+        with run.lock:
+            run.model = model
+            run.notes = [*run.notes, *notes]
+            run.finished_at = time.time()
+            run.status = status
+        if status == "done" and run.fingerprint is not None:
+            self.cache.put(
+                run.fingerprint,
+                CachedResult(
+                    model,
+                    list(run.history),
+                    list(run.batches),
+                    notes,
+                    run.seconds,
+                    run.strategy,
+                    run.device_count,
+                ),
+            )
+
+
+def data_has_val(run: Run) -> bool:
+    return any("val_loss" in row for row in run.history)
+
+
+def _error_message(exc: BaseException) -> str:
+    """One sentence for the user; out-of-memory gets its own advice."""
+    name = type(exc).__name__
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else name
+    if isinstance(exc, MemoryError) or name == "ResourceExhaustedError" or "OOM" in text:
+        return (
+            "Training ran out of memory; use a smaller batch size, fewer filters or units, "
+            "or smaller images, and start again."
+        )
+    if len(text) > 300:
+        text = text[:297] + "..."
+    return f"Training stopped with an error ({name}: {text}); the history so far is kept."
