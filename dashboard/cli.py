@@ -20,6 +20,7 @@ from dashboard.data.datasets import DataError, Dataset, load_builtin, read_npz
 from dashboard.model.presets import load_preset, preset_names
 from dashboard.model.spec import ModelSpec, SpecError
 from dashboard.training import LR_SCHEDULES, OPTIMIZERS, TrainSettings
+from dashboard.training.run import RunStatus
 
 BAR_WIDTH = 30
 
@@ -104,7 +105,7 @@ def train(args: argparse.Namespace) -> int:
             print("\r" + _epoch_line(row, view.epochs) + " " * 20, file=sys.stderr)
         printed = len(view.history)
         now = time.monotonic()
-        if view.status == "training" and (tty or now - last_line > 10):
+        if view.status == RunStatus.TRAINING and (tty or now - last_line > 10):
             last_line = now
             rate = f"{view.images_per_s:,.0f} img/s" if view.images_per_s else ""
             eta = f"ETA {format_seconds(view.eta_seconds)}" if view.eta_seconds else ""
@@ -118,7 +119,7 @@ def train(args: argparse.Namespace) -> int:
     _print_notes(final.notes, notes_shown)
     if final.devices_text and not devices_shown:
         print(f"devices: {final.devices_text}", file=sys.stderr)
-    if run.status == "failed":
+    if run.status == RunStatus.FAILED:
         print(f"error: {run.error}", file=sys.stderr)
         if run.history:
             (out / "history.csv").write_text(history_csv(run))

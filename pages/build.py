@@ -11,6 +11,7 @@ from dashboard.model.spec import (
     LayerSpec,
     ModelSpec,
     SpecError,
+    shape_text,
     spec_from_link_param,
     spec_to_link_param,
 )
@@ -179,14 +180,14 @@ rows = [
         "#": "in",
         "Layer": "Input",
         "Settings": "",
-        "Output shape": "×".join(map(str, spec.input_shape)),
+        "Output shape": shape_text(spec.input_shape),
         "Parameters": 0,
         "Multiply-adds": 0,
         "Status": "",
     }
 ]
 for info in analysis.layers:
-    shape = "×".join(map(str, info.output_shape)) if info.output_shape else "—"
+    shape = shape_text(info.output_shape) if info.output_shape else "—"
     rows.append(
         {
             "#": str(info.index),

@@ -6,6 +6,7 @@ from streamlit_drawable_canvas import st_canvas
 from dashboard.data import limits
 from dashboard.insight import inference
 from dashboard.insight.inference import ImageError, ModelFileError
+from dashboard.model.spec import shape_text
 from dashboard.ui import charts, state
 from dashboard.ui.inline_images import grid_html
 from dashboard.ui.navigation import start_page
@@ -250,7 +251,7 @@ with maps_tab:
         layer = st.selectbox(
             "Layer",
             list(maps),
-            format_func=lambda name: f"{name}: {'×'.join(map(str, maps[name].shape))}",
+            format_func=lambda name: f"{name}: {shape_text(maps[name].shape)}",
         )
         st.caption(
             f"{maps[layer].shape[2]} feature maps of {layer} for this image; each is scaled to "

@@ -20,7 +20,6 @@ st.caption(
     "Every page that changes a shape shows this formula with your numbers."
 )
 
-start_page()
 st.subheader("Where to go")
 for page in PAGES[1:]:
     st.page_link(page.path, label=f"**{page.title}**: {page.blurb}", icon=page.icon)

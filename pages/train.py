@@ -13,6 +13,7 @@ from dashboard.data.datasets import (
 )
 from dashboard.model.spec import SpecError
 from dashboard.training import LR_SCHEDULES, OPTIMIZERS, QUEUE, run_compare
+from dashboard.training.run import RunStatus
 from dashboard.ui import charts, live_charts, live_progress, state
 from dashboard.ui.navigation import start_page
 
@@ -168,7 +169,7 @@ def live_run() -> None:
         st.info("No runs yet: choose the settings above and press **Start training**.")
         return
     view = run.view()
-    if view.status == "queued" and view.queue_position:
+    if view.status == RunStatus.QUEUED and view.queue_position:
         st.info(
             f"Waiting for a free slot: number {view.queue_position} in the queue "
             f"({QUEUE.limit} runs train at once on this server)."

@@ -118,7 +118,6 @@ CHOICES: tuple[DatasetChoice, ...] = (
     DatasetChoice("fashion_mnist", "Fashion-MNIST", "70,000 clothing photos in 10 classes, 28×28 grayscale", False, "30 MB"),
     DatasetChoice("cifar10", "CIFAR-10", "60,000 colour photos in 10 classes, 32×32 RGB", False, "163 MB"),
 )  # fmt: skip
-OFFLINE_KEYS = tuple(c.key for c in CHOICES if c.offline)
 DEFAULT_DATASET = "digits28"
 
 

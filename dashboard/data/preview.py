@@ -54,16 +54,3 @@ def class_strips(
             )
         )
     return strips
-
-
-def summary_rows(dataset: Dataset) -> list[tuple[str, str]]:
-    """(what, value) pairs: the shapes and sizes a user checks before training."""
-    h, w, c = dataset.input_shape
-    return [
-        ("Train images", f"{len(dataset.x_train):,}"),
-        ("Test images", f"{len(dataset.x_test):,}"),
-        ("Image shape", f"{h} × {w} × {c} ({'RGB' if c == 3 else 'grayscale'})"),
-        ("Classes", f"{dataset.num_classes}"),
-        ("x_train", f"{dataset.x_train.shape} {dataset.x_train.dtype}"),
-        ("x_test", f"{dataset.x_test.shape} {dataset.x_test.dtype}"),
-    ]

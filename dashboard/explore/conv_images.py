@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image
 
 from dashboard.data.images import ImageError, decode_image
+from dashboard.model.spec import shape_text as spec_shape_text
 
 # scikit-image's bundled photos that load without a network.
 SAMPLES = (
@@ -172,4 +173,5 @@ def display_format(values: np.ndarray) -> str:
 
 
 def shape_text(x: np.ndarray) -> str:
-    return "×".join(str(v) for v in x.shape)
+    """An array's shape as CNN Lab writes it, e.g. '510×510×3'."""
+    return spec_shape_text(x.shape)

@@ -189,9 +189,28 @@ def conv2d(
 ) -> np.ndarray:
     """Conv2D of one (H, W, C) image with kernels (Kh, Kw, C, F) -> (Ho, Wo, F).
 
-    A (Kh, Kw) kernel is used on every channel and the channels are summed, as a
-    Conv2D with one filter does. Padding is 'valid', 'same' (TensorFlow's split)
-    or a number of zero pixels on each side. Raises ConvError when nothing fits.
+    Args:
+        x: the image, (H, W) or (H, W, C).
+        kernels: (Kh, Kw, C, F), or one (Kh, Kw) kernel used on every channel with the
+            channels summed, as a Conv2D with one filter does.
+        stride, dilation: one number or (rows, columns).
+        padding: 'valid', 'same' (TensorFlow's split) or zero pixels on each side.
+        bias: added to each filter's output.
+
+    Returns:
+        (Ho, Wo, F) float32, each side `spec.output_size` of the input's.
+
+    Raises:
+        ConvError: with one sentence, when the kernel does not fit.
+
+    Example:
+        >>> image = np.arange(16, dtype=np.float32).reshape(4, 4)
+        >>> conv2d(image, np.ones((2, 2)))[..., 0]  # sums of each 2×2 window
+        array([[10., 14., 18.],
+               [26., 30., 34.],
+               [42., 46., 50.]], dtype=float32)
+        >>> conv2d(image, np.ones((3, 3)), stride=2, padding="same").shape
+        (2, 2, 1)
     """
     x = as_image(x)
     bank = _as_kernel_bank(kernels, x.shape[2])
@@ -264,10 +283,28 @@ def pool2d(
     stride: int | Pair | None = None,
     padding: str = "valid",
 ) -> np.ndarray:
-    """Max or average pooling of (H, W, C) -> (Ho, Wo, C); stride defaults to the pool size.
+    """Max or average pooling of (H, W, C) -> (Ho, Wo, C).
 
-    With 'same' padding the padded cells take no part: a max ignores them, and an
-    average divides by the number of real pixels in the window, as Keras does.
+    Args:
+        x: the image or feature maps, (H, W) or (H, W, C).
+        kind: 'max' or 'average'.
+        pool_size: the window, one number or (rows, columns).
+        stride: the step; defaults to the pool size.
+        padding: 'valid' or 'same'. With 'same' the padded cells take no part: a max
+            ignores them, and an average divides by the real pixels in the window, as
+            Keras does.
+
+    Returns:
+        (Ho, Wo, C) float32.
+
+    Example:
+        >>> image = np.arange(16, dtype=np.float32).reshape(4, 4)
+        >>> pool2d(image, "max")[..., 0]
+        array([[ 5.,  7.],
+               [13., 15.]], dtype=float32)
+        >>> pool2d(image, "average", 3, stride=2, padding="same")[..., 0]  # edges: real pixels only
+        array([[ 5. ,  6.5],
+               [11. , 12.5]], dtype=float32)
     """
     if kind not in POOL_TYPES:
         raise ConvError(f"Pooling is 'max' or 'average', not {kind!r}.")

@@ -201,7 +201,6 @@ def runs_with_kernels(runs: list[Any]) -> list[Any]:
     return [
         run
         for run in runs
-        if run.status in ("done", "stopped")
-        and run.model is not None
+        if run.model is not None  # done or stopped: queued, training and failed have none
         and any(type(layer).__name__ == "Conv2D" for layer in run.model.layers)
     ]

@@ -18,7 +18,7 @@ import pandas as pd
 from dashboard.data.datasets import Dataset, load_builtin
 from dashboard.data.images import to_model_input
 from dashboard.model.presets import load_preset
-from dashboard.model.spec import ModelSpec
+from dashboard.model.spec import ModelSpec, shape_text
 
 if TYPE_CHECKING:
     from dashboard.training import Run
@@ -256,8 +256,8 @@ def evaluate_run(run: Run, batch_size: int = PREDICT_BATCH) -> Evaluation:
     expected = tuple(int(v) for v in run.spec.input_shape)
     if dataset.input_shape != expected:
         raise EvaluationError(
-            f"The model takes {'×'.join(map(str, expected))} images but the test images of "
-            f"'{dataset.name}' are {'×'.join(map(str, dataset.input_shape))}; "
+            f"The model takes {shape_text(expected)} images but the test images of "
+            f"'{dataset.name}' are {shape_text(dataset.input_shape)}; "
             "evaluate it on the dataset it was trained on."
         )
     return evaluate(run.model, dataset.x_test, dataset.y_test, run.class_names, batch_size)

@@ -31,7 +31,7 @@ from PIL import Image, ImageOps
 from dashboard.data import limits
 from dashboard.data.images import ImageError, data_url, declared_pixels, decode_image
 from dashboard.model.model_config import declared_model
-from dashboard.model.spec import ModelSpec, json_depth
+from dashboard.model.spec import ModelSpec, json_depth, shape_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -396,7 +396,7 @@ def check_declared_model(config: Any, name: str) -> None:
         )
     side = max((v for v in (declared.input_shape or ())[:2] if isinstance(v, int)), default=0)
     if side > limits.MAX_INPUT_SIDE:
-        shape = "×".join(str(v) for v in declared.input_shape or ())
+        shape = shape_text(declared.input_shape or ())
         raise ModelFileError(
             f"{name} takes {shape} images; CNN Lab prepares images of at most "
             f"{limits.MAX_INPUT_SIDE}×{limits.MAX_INPUT_SIDE}, so upload a model with a "

@@ -65,6 +65,15 @@ BYTES_PER_FLOAT = 4
 TRAINING_COPIES_PER_WEIGHT = 4
 
 
+def shape_text(shape: tuple[int | None, ...] | list[int]) -> str:
+    """A shape as CNN Lab writes it everywhere.
+
+    >>> shape_text((28, 28, 1))
+    '28×28×1'
+    """
+    return "×".join(str(v) for v in shape)
+
+
 class SpecError(ValueError):
     """A spec a user wrote that cannot be used; the message says what to do."""
 
@@ -399,9 +408,28 @@ def validate_settings(spec: ModelSpec) -> list[str]:
 def output_size(
     size: int, kernel: int, stride: int = 1, padding: str | int = "valid", dilation: int = 1
 ) -> int:
-    """Output length along one axis, as Keras computes it (may be <= 0 if it does not fit).
+    """Output length along one axis, as Keras computes it: the formula the app teaches,
+    ⌊(W + 2P − D·(K−1) − 1)/S⌋ + 1.
 
-    `padding` is 'valid', 'same', or a number of zero pixels added on each side.
+    Args:
+        size: the input's length W along this axis.
+        kernel: the kernel's (or pooling window's) length K.
+        stride: the step S between windows.
+        padding: 'valid' (none), 'same' (output ceil(W / S)), or P zero pixels a side.
+        dilation: D, the gap between the kernel's taps (1: none).
+
+    Returns:
+        The output's length; 0 or less when the kernel does not fit.
+
+    Example:
+        >>> output_size(28, 3)  # a 3×3 kernel on 28 pixels, no padding
+        26
+        >>> output_size(28, 3, stride=2, padding="same")
+        14
+        >>> output_size(28, 3, padding=1, dilation=2)  # taps 2 apart span 5 pixels
+        26
+        >>> output_size(2, 5)  # too small: nothing fits
+        -2
     """
     return (
         size + total_padding(size, kernel, stride, padding, dilation) - dilation * (kernel - 1) - 1
@@ -426,7 +454,20 @@ def padding_split(
 ) -> tuple[int, int]:
     """Zero pixels added (before, after) along one axis.
 
-    For 'same' an odd total puts the extra pixel after (bottom/right), as TensorFlow does.
+    Args:
+        size, kernel, stride, padding, dilation: as for `output_size`.
+
+    Returns:
+        (before, after): for 'same' an odd total puts the extra pixel after
+        (bottom/right), as TensorFlow does.
+
+    Example:
+        >>> padding_split(28, 3, padding="same")
+        (1, 1)
+        >>> padding_split(28, 2, stride=2, padding="same")  # even kernel: nothing to add
+        (0, 0)
+        >>> padding_split(5, 4, padding="same")  # 3 pixels: one before, two after
+        (1, 2)
     """
     total = total_padding(size, kernel, stride, padding, dilation)
     return total // 2, total - total // 2
@@ -639,7 +680,7 @@ def analyze(spec: ModelSpec, batch_size: int = 32) -> Analysis:
             info.error = f"Layer {i} ({layer.type}): {setting_errors[0]}"
         elif is_output and len(shape) != 1:
             info.error = (
-                f"The output layer gets a {'×'.join(map(str, shape))} feature map, but it needs "
+                f"The output layer gets a {shape_text(shape)} feature map, but it needs "
                 "a flat vector; add a Flatten or GlobalAveragePooling2D layer before it."
             )
         else:

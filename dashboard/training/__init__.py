@@ -8,7 +8,14 @@ The names pages use are re-exported here: `from dashboard import training` then
 
 from dashboard.training.keras_setup import compile_model
 from dashboard.training.pool import CachedResult, ResultCache, TrainingQueue
-from dashboard.training.run import ACTIVE_STATUSES, RUN_STATUSES, Run, RunView, devices_text
+from dashboard.training.run import (
+    ACTIVE_STATUSES,
+    RUN_STATUSES,
+    Run,
+    RunStatus,
+    RunView,
+    devices_text,
+)
 from dashboard.training.settings import LR_SCHEDULES, OPTIMIZERS, TrainSettings, make_optimizer
 from dashboard.training.trainer import (
     CACHE,
@@ -31,6 +38,7 @@ __all__ = [
     "CachedResult",
     "ResultCache",
     "Run",
+    "RunStatus",
     "RunView",
     "TrainSettings",
     "TrainingQueue",

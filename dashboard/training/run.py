@@ -7,14 +7,26 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from dashboard.data.datasets import Dataset
 from dashboard.model.spec import ModelSpec
 from dashboard.training.settings import TrainSettings
 
-RUN_STATUSES = ("queued", "training", "stopped", "done", "failed")
-ACTIVE_STATUSES = ("queued", "training")
+
+class RunStatus(StrEnum):
+    """Where a run is. A StrEnum: each equals its plain string ('done' == DONE)."""
+
+    QUEUED = "queued"
+    TRAINING = "training"
+    STOPPED = "stopped"
+    DONE = "done"
+    FAILED = "failed"
+
+
+RUN_STATUSES = tuple(RunStatus)
+ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.TRAINING)
 
 
 @dataclass
@@ -46,7 +58,7 @@ class RunView:
     @property
     def fraction(self) -> float:
         """How much of the planned training is done, 0..1."""
-        if self.status in ("done",):
+        if self.status == RunStatus.DONE:
             return 1.0
         total = self.epochs * max(self.steps_per_epoch, 1)
         return min(1.0, (self.epoch * max(self.steps_per_epoch, 1) + self.step) / total)
@@ -77,7 +89,7 @@ class Run:
     dataset_name: str
     class_names: list[str]
     settings: dict[str, Any] = field(default_factory=dict)
-    status: str = "queued"
+    status: str = RunStatus.QUEUED
     model: Any = None
     history: list[dict[str, float]] = field(default_factory=list)
     error: str | None = None

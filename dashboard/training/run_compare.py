@@ -10,15 +10,16 @@ import tempfile
 
 import pandas as pd
 
-from dashboard.model.spec import LayerSpec, ModelSpec
+from dashboard.model.spec import LayerSpec, ModelSpec, shape_text
 from dashboard.training import Run
+from dashboard.training.run import RunStatus
 
 STATUS_ICONS = {
-    "queued": ":material/hourglass_empty:",
-    "training": ":material/autorenew:",
-    "stopped": ":material/stop_circle:",
-    "done": ":material/check_circle:",
-    "failed": ":material/error:",
+    RunStatus.QUEUED: ":material/hourglass_empty:",
+    RunStatus.TRAINING: ":material/autorenew:",
+    RunStatus.STOPPED: ":material/stop_circle:",
+    RunStatus.DONE: ":material/check_circle:",
+    RunStatus.FAILED: ":material/error:",
 }
 
 
@@ -70,9 +71,9 @@ def run_table(runs: list[Run]) -> pd.DataFrame:
         view = run.view()
         last = view.history[-1] if view.history else {}
         status = view.status
-        if status == "queued" and view.queue_position:
+        if status == RunStatus.QUEUED and view.queue_position:
             status = f"queued (#{view.queue_position})"
-        if run.cached and status == "done":
+        if run.cached and status == RunStatus.DONE:
             status = "done (reused)"
         rows.append(
             {
@@ -109,8 +110,8 @@ def layer_diff(a: Run, b: Run) -> pd.DataFrame:
     rows = [
         {
             "layer": "input",
-            a.id: "×".join(map(str, a.spec.input_shape)),
-            b.id: "×".join(map(str, b.spec.input_shape)),
+            a.id: shape_text(a.spec.input_shape),
+            b.id: shape_text(b.spec.input_shape),
         }
     ]
     for i in range(max(len(la), len(lb))):

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from dashboard.compat.tf_gradients import release_traced_gradients
 from dashboard.data.datasets import Dataset
-from dashboard.model.spec import ModelSpec, SpecError
+from dashboard.model.spec import ModelSpec, SpecError, shape_text
 from dashboard.training.admission import run_refusal
 from dashboard.training.callbacks import live_metrics_class
 from dashboard.training.keras_setup import (
@@ -29,7 +29,7 @@ from dashboard.training.keras_setup import (
 )
 from dashboard.training.pipeline import prepare_data
 from dashboard.training.pool import CachedResult, ResultCache, TrainingQueue, run_fingerprint
-from dashboard.training.run import Run, new_run_id
+from dashboard.training.run import Run, RunStatus, new_run_id
 from dashboard.training.settings import TrainSettings
 
 if TYPE_CHECKING:
@@ -65,8 +65,8 @@ def fit_spec_to_dataset(spec: ModelSpec, dataset: Dataset) -> tuple[ModelSpec, l
     if tuple(spec.input_shape) != dataset.input_shape:
         fitted.input_shape = dataset.input_shape
         notes.append(
-            f"The model's input was {_shape_text(spec.input_shape)}; it now takes the "
-            f"{_shape_text(dataset.input_shape)} images of {dataset.name}."
+            f"The model's input was {shape_text(spec.input_shape)}; it now takes the "
+            f"{shape_text(dataset.input_shape)} images of {dataset.name}."
         )
     if spec.num_classes != dataset.num_classes:
         fitted.num_classes = dataset.num_classes
@@ -78,14 +78,10 @@ def fit_spec_to_dataset(spec: ModelSpec, dataset: Dataset) -> tuple[ModelSpec, l
     if not analysis.ok:
         problem = (analysis.problems or [info.error for info in analysis.errors])[0]
         raise SpecError(
-            f"This model cannot take the {_shape_text(dataset.input_shape)} images of "
+            f"This model cannot take the {shape_text(dataset.input_shape)} images of "
             f"{dataset.name}: {problem} Change the layers on the Build page or pick another dataset."
         )
     return fitted, notes
-
-
-def _shape_text(shape: tuple[int, ...]) -> str:
-    return "×".join(str(v) for v in shape)
 
 
 def start_run(
@@ -245,7 +241,7 @@ class _Trainer:
                 return
         except Exception as exc:  # the thread must never die silently
             _LOG.exception("run %s failed", run.id)
-            run._set(status="failed", error=_error_message(exc), model=None)
+            run._set(status=RunStatus.FAILED, error=_error_message(exc), model=None)
         finally:
             with run.lock:
                 if run.finished_at is None:
@@ -328,7 +324,7 @@ class _Trainer:
             ]
             run.started_at = now - hit.seconds
             run.finished_at = now
-            run.status = "done"
+            run.status = RunStatus.DONE
         return True
 
     def _follow(self, leader: Run) -> bool:
@@ -352,7 +348,7 @@ class _Trainer:
             return True
         # The leader was stopped or failed: train on our own, from a clean slate.
         with run.lock:
-            run.status, run.history, run.batches = "queued", [], []
+            run.status, run.history, run.batches = RunStatus.QUEUED, [], []
             run.epoch = run.step = 0
             run.started_at = None
         return False
@@ -364,7 +360,7 @@ class _Trainer:
         model = copy_model(source) if source is not None else None
         with run.lock:
             run.model = model
-            run.status = "stopped" if model is not None else "failed"
+            run.status = RunStatus.STOPPED if model is not None else RunStatus.FAILED
             if model is None:
                 run.error = "Stopped before the first batch; there are no weights to keep."
             run.finished_at = time.time()
@@ -373,7 +369,7 @@ class _Trainer:
         """Nothing was trained, so no model is built: it would only take memory."""
         run = self.run_
         with run.lock:
-            run.status = "stopped"
+            run.status = RunStatus.STOPPED
             run.notes = [
                 *run.notes,
                 "Stopped while waiting in the queue: nothing was trained, so there is no model.",
@@ -411,7 +407,7 @@ class _Trainer:
 
         run, settings, dataset = self.run_, self.settings, self.dataset
         run._set(
-            status="training",
+            status=RunStatus.TRAINING,
             started_at=time.time(),
             queue_position=None,
             strategy=self.plan.strategy,
@@ -454,13 +450,13 @@ class _Trainer:
                 verbose=0,
             )
         except Exception as exc:
-            run._set(status="failed", error=_error_message(exc), model=None)
+            run._set(status=RunStatus.FAILED, error=_error_message(exc), model=None)
             return
         finally:
             del data
             run._set(_training_model=None)
         if live.failure:
-            run._set(status="failed", error=live.failure, model=None)
+            run._set(status=RunStatus.FAILED, error=live.failure, model=None)
             return
         notes = []
         if stopper is not None and stopper.stopped_epoch > 0:
@@ -469,7 +465,7 @@ class _Trainer:
                 f"the {'validation ' if data_has_val(run) else ''}loss had not improved for "
                 f"{settings.patience} epochs, so the best epoch's weights were kept."
             )
-        status = "stopped" if run.stop_requested else "done"
+        status = RunStatus.STOPPED if run.stop_requested else "done"
         drop_step_functions(model, train_model)
         if self.plan.mirrored:
             # A finished model only predicts, often one image: on one device no replica
@@ -480,7 +476,7 @@ class _Trainer:
             run.notes = [*run.notes, *notes]
             run.finished_at = time.time()
             run.status = status
-        if status == "done" and run.fingerprint is not None:
+        if status == RunStatus.DONE and run.fingerprint is not None:
             self.cache.put(
                 run.fingerprint,
                 CachedResult(

@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dashboard.model.spec import Analysis
+from dashboard.model.spec import shape_text as spec_shape_text
 
 # --- build page ---------------------------------------------------------------
 LAYER_COLORS = {
@@ -61,7 +62,7 @@ def network_diagram(analysis: Analysis, input_shape: tuple[int, int, int]) -> go
         height, depth = _block_size(shape) if shape else (3.0, 0.6)
         skew = depth * 0.5  # an oblique side gives the feature map its thickness
         color = "#d62728" if error else LAYER_COLORS.get(kind, "#888")
-        shape_text = "×".join(map(str, shape)) if shape else "?"
+        shape_text = spec_shape_text(shape) if shape else "?"
         hover = f"<b>{i}. {kind}</b><br>{summary}<br>output {shape_text}"
         if error:
             hover += f"<br><b>{error}</b>"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 
 from dashboard.training import ACTIVE_STATUSES, RunView
+from dashboard.training.run import RunStatus
 from dashboard.training.run_compare import format_seconds, metric_text
 
 BAR_COLOR = "#e4572e"  # the training colour of the charts
@@ -24,7 +25,7 @@ def progress_text(view: RunView) -> str:
         n = len(view.history)
         return f"{n} epoch{'s' if n != 1 else ''} in {format_seconds(view.elapsed)}"
     text = f"Epoch {min(view.epoch + 1, view.epochs)} of {view.epochs}"
-    if view.status != "training":
+    if view.status != RunStatus.TRAINING:
         return text
     if view.steps_per_epoch:
         text += f" · batch {view.step} of {view.steps_per_epoch}"

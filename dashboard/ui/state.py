@@ -38,10 +38,6 @@ def set_spec(spec: ModelSpec) -> None:
     _keep(SPEC_KEY, spec)
 
 
-def get_batch_size() -> int:
-    return int(st.session_state.get(BATCH_SIZE_KEY, 64))
-
-
 def set_batch_size(batch_size: int) -> None:
     _keep(BATCH_SIZE_KEY, int(batch_size))
 
