@@ -2,7 +2,7 @@
 answer each one with a sentence?
 
 Starts `streamlit run` on a free loopback port and drives Chromium through inputs of
-our own making (tests/hostile_files.py): files small on the wire but heavy once read,
+our own making (tests/helpers/hostile_files.py): files small on the wire but heavy once read,
 and legal-but-huge choices in the widgets. The server's RSS is sampled throughout.
 A case survives when the page shows its sentence and the server still answers its
 health check afterwards.
@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "helpers")]
 
 import hostile_files as hostile  # noqa: E402
 from conftest import chromium_launch_options, start_app_server, stop_app_server  # noqa: E402

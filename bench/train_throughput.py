@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "helpers")]
 DATA_DIR = Path(os.environ.get("CNNLAB_DATA_DIR", ROOT.parent / "shared" / "data"))
 os.environ["CNNLAB_DATA_DIR"] = str(DATA_DIR)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

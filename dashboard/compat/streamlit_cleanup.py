@@ -11,7 +11,7 @@ The fix: `.streamlit/config.toml` sets `runner.postScriptGC = false` (and `insta
 sets it again in case the app runs from another directory), and `install` swaps the
 private `_clean_problem_modules` for one that leaves Keras alone and keeps the
 matplotlib part. Streamlit is pinned in requirements.txt, and
-tests/test_streamlit_cleanup.py fails if that private hook changes, so an upgrade
+tests/app/test_streamlit_cleanup.py fails if that private hook changes, so an upgrade
 cannot silently bring the stall back. Memory is still freed: the training module
 runs a full collection when a run is deleted or a session ends, while nothing trains.
 """

@@ -75,7 +75,7 @@ def start_page() -> None:
        streamlit_app.py, a link straight to /build runs the page alone, with the
        wrong menu and no page config. This switches the process to
        st.navigation mode once and reruns. The flag is private to Streamlit
-       (pinned in requirements.txt); tests/test_navigation.py fails if it changes.
+       (pinned in requirements.txt); tests/app/test_navigation.py fails if it changes.
     2. Keep Streamlit's after-run cleanup from stalling training (see
        streamlit_cleanup.py); installing is idempotent and cheap.
     3. Keep this tab's session token in the URL, so a reload finds its runs and

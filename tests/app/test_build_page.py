@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.model.presets import load_preset, preset_names
 from dashboard.model.spec import spec_to_link_param
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "build.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "build.py")
 
 
 def open_page(**query) -> AppTest:

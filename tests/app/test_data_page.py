@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.data.datasets import CIFAR10_NAMES
 from dashboard.ui.navigation import PAGES
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "data.py")
 
 

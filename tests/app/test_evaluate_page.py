@@ -20,7 +20,7 @@ from dashboard.insight.evaluation import evaluate_run
 from dashboard.model.presets import load_preset
 from dashboard.training import Run
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "evaluate.py")
 
 

@@ -1,6 +1,6 @@
 """Trains under MirroredStrategy on 2 logical CPUs; run in a fresh interpreter.
 
-CNNLAB_DEVICES=cpu:2 must be set before TensorFlow starts, so tests/test_devices.py
+CNNLAB_DEVICES=cpu:2 must be set before TensorFlow starts, so tests/unit/test_devices.py
 runs this file as a subprocess and reads the JSON on its last line of stdout.
 """
 

@@ -30,7 +30,7 @@ from dashboard.training.admission import MAX_LIVE_RUNS_PER_SESSION, training_ref
 from dashboard.training.pool import TrainingQueue
 from dashboard.ui import navigation, state
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MB = limits.MB
 
 

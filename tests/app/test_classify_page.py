@@ -19,7 +19,7 @@ from dashboard.model.keras_model import build_model
 from dashboard.model.presets import load_preset
 from dashboard.training import Run
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "classify.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "classify.py")
 
 
 def png(array: np.ndarray) -> bytes:

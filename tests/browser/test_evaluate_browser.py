@@ -14,7 +14,7 @@ import pytest
 from conftest import ROOT, page_errors, start_app_server, stop_app_server
 from playwright.sync_api import expect
 
-HARNESS = Path("tests") / "apps" / "evaluate_with_run.py"
+HARNESS = Path("tests") / "helpers" / "apps" / "evaluate_with_run.py"
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pytest
 
 from dashboard.data.datasets import load_digits
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:

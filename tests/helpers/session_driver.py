@@ -1,6 +1,6 @@
 """Drive the live app like a workshop: browser sessions that train, and the server's RSS.
 
-Shared by tests/test_memory.py and bench/workshop.py. Not a test module itself.
+Shared by tests/browser/test_memory_browser.py and bench/workshop.py. Not a test module itself.
 """
 
 from __future__ import annotations

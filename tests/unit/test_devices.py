@@ -1,5 +1,5 @@
 """Training on several devices: the strategy choice, and a real MirroredStrategy run on
-the CPU split into 2 logical devices (in a fresh interpreter, see tests/apps/mirrored_run.py)."""
+the CPU split into 2 logical devices (in a fresh interpreter, see tests/helpers/apps/mirrored_run.py)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from dashboard.training import (
 )
 from dashboard.training.pool import run_fingerprint
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # Remainder 1: 1,293 training images in batches of 68 leave a last batch of one image,
 # which one replica gets and the other does not.
 SETTINGS = TrainSettings(epochs=3, batch_size=68)
@@ -34,7 +34,7 @@ def mirrored() -> dict:
     env = {**os.environ, "CNNLAB_DEVICES": "cpu:2", "TF_CPP_MIN_LOG_LEVEL": "2",
            "PYTHONPATH": str(ROOT)}  # fmt: skip
     done = subprocess.run(
-        [sys.executable, str(ROOT / "tests/apps/mirrored_run.py"), json.dumps(SETTINGS.to_dict())],
+        [sys.executable, str(ROOT / "tests/helpers/apps/mirrored_run.py"), json.dumps(SETTINGS.to_dict())],
         cwd=ROOT, env=env, capture_output=True, text=True,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]

@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.data.datasets import load_digits
 from dashboard.explore import conv_images
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "convolution.py")
 LEARNED = "Learned kernels of a run"
 

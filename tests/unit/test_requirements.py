@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PLATFORMS = [
     "manylinux_2_31_x86_64",
     "manylinux_2_28_x86_64",

@@ -25,7 +25,7 @@ from dashboard.data.datasets import load_builtin
 from dashboard.model.presets import load_preset
 from dashboard.training import TrainSettings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _original_hook_source() -> str:

@@ -16,7 +16,7 @@ import pytest
 from conftest import start_app_server, stop_app_server
 from session_driver import PeakRss, rss_mb, rss_supported, start_training, wait_for_run
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 ONE_RUN_LIMIT_MB = 1000
 PER_EXTRA_RUN_LIMIT_MB = 150

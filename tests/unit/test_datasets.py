@@ -254,7 +254,7 @@ def test_upload_size_limit_is_refused(monkeypatch):
 
 def test_local_files_outside_the_project_are_not_copied(mnist_path, monkeypatch):
     # Loading reads ../shared/data in place; nothing lands in the project tree.
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     before = {p for p in root.rglob("*.npz")}
     monkeypatch.setenv("CNNLAB_DATA_DIR", str(mnist_path.parent))
     load_builtin("mnist")

@@ -18,7 +18,7 @@ from dashboard.model.presets import load_preset
 from dashboard.training import Run
 from dashboard.ui import state
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 if not state.get_runs():
     from dashboard.model.keras_model import build_model

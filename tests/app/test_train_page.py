@@ -24,7 +24,7 @@ from dashboard.data.datasets import load_builtin
 from dashboard.model.presets import load_preset
 from dashboard.training import Run, TrainSettings, run_compare
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "train.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "train.py")
 
 
 def page() -> AppTest:

@@ -10,7 +10,7 @@ from PIL import Image
 
 from dashboard.data import limits
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_upload_limit_matches_streamlit_config():

@@ -17,7 +17,7 @@ from dashboard.data import downloads
 from dashboard.data.datasets import FASHION_NAMES, load_builtin
 from dashboard.data.downloads import DownloadError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

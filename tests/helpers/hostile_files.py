@@ -1,6 +1,6 @@
 """Inputs small on the wire and heavy once read, and legal-but-huge choices, made here.
 
-Shared by tests/test_shared_server.py and bench/abuse.py. Not a test module itself.
+Shared by tests/app/test_shared_server.py and bench/abuse.py. Not a test module itself.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from PIL import Image
 
 from dashboard.model.spec import LayerSpec, ModelSpec, spec_to_link_param
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MB = 1024 * 1024
 
 

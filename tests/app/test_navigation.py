@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.ui.navigation import PAGES
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_streamlit_still_has_the_legacy_pages_flag():
