@@ -153,8 +153,10 @@ with upload_tab:
     st.caption(
         f"Limits: {limits.human_bytes(limits.MAX_UPLOAD_BYTES)} per file, "
         f"{limits.MAX_ZIP_ENTRIES:,} files, {limits.human_bytes(limits.MAX_UNCOMPRESSED_BYTES)} "
-        f"unpacked; images over {limits.MAX_IMAGE_PIXELS / 1e6:g} megapixels and files that "
-        "are not images are skipped."
+        f"unpacked ({limits.human_bytes(limits.MAX_ZIP_MEMBER_BYTES)} per file inside), "
+        f"{limits.MAX_DECODED_PIXELS_PER_UPLOAD / 1e6:,.0f} million pixels decoded in all, "
+        f"{limits.human_bytes(limits.MAX_DATASET_BYTES)} once resized; images over "
+        f"{limits.MAX_IMAGE_PIXELS / 1e6:g} megapixels and files that are not images are skipped."
     )
     upload = st.file_uploader("Zip of class folders, or an .npz", type=["zip", "npz"])
     size_col, color_col, fit_col, split_col = st.columns(4)
