@@ -389,6 +389,11 @@ def check_declared_model(config: Any, name: str) -> None:
             f"{name} is not a Keras model file; save your model with model.save('model.keras') "
             "and upload that file."
         )
+    if declared.unsized:
+        raise ModelFileError(
+            f"{name} was saved without its layers' input shapes, so its size cannot be "
+            "checked before loading; save it again with Keras 3's model.save('model.keras')."
+        )
     if declared.params > limits.MAX_MODEL_PARAMS:
         raise ModelFileError(
             f"{name} declares {declared.params:,} weights; models here may have at most "

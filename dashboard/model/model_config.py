@@ -26,6 +26,18 @@ _CONV_CLASSES = {
     "Convolution3D",
 }
 _MODEL_CLASSES = {"Sequential", "Functional", "Model"}
+# Layers whose weights depend on their input's size.
+_WEIGHTED_CLASSES = _CONV_CLASSES | {
+    "Dense",
+    "EinsumDense",
+    "DepthwiseConv1D",
+    "DepthwiseConv2D",
+    "SeparableConv1D",
+    "SeparableConv2D",
+    "BatchNormalization",
+    "LayerNormalization",
+    "GroupNormalization",
+}
 
 
 @dataclass(frozen=True)
@@ -35,6 +47,9 @@ class DeclaredModel:
     params: int  # weights Keras creates (floats)
     input_shape: tuple[int | None, ...] | None  # the first input's shape, batch axis dropped
     layers: int
+    # Layers that create weights but were saved without their input shape: their
+    # weights cannot be known before building, so such a file is refused.
+    unsized: int = 0
 
 
 def _dims(shape: Any) -> list[int]:
@@ -108,12 +123,14 @@ def _walk(node: Any, depth: int = 0) -> Iterator[tuple[str, dict, list[int]]]:
 
 def declared_model(config: dict) -> DeclaredModel:
     """The weights and input size a `.keras` config.json declares."""
-    params = layers = 0
+    params = layers = unsized = 0
     input_shape = None
     for class_name, layer_config, shape in _walk(config):
         layers += 1
+        if not shape and class_name in _WEIGHTED_CLASSES:
+            unsized += 1
         if input_shape is None and shape and class_name in ("InputLayer", *_CONV_CLASSES):
             raw = layer_config.get("batch_shape") if class_name == "InputLayer" else None
             input_shape = tuple(raw[1:]) if isinstance(raw, list) else tuple(shape[1:])
         params += _layer_params(class_name, layer_config, shape)
-    return DeclaredModel(params, input_shape, layers)
+    return DeclaredModel(params, input_shape, layers, unsized)

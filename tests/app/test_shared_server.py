@@ -148,6 +148,11 @@ def test_a_keras_model_with_a_20000_pixel_input_is_refused():
         load_model_file(hostile.wide_keras(), "wide.keras")
 
 
+def test_a_keras_file_that_hides_its_layers_input_shapes_is_refused():
+    with pytest.raises(ModelFileError, match="saved without its layers' input shapes"):
+        load_model_file(hostile.shapeless_keras(), "shapeless.keras")
+
+
 def test_a_keras_file_with_a_huge_config_is_refused_before_it_is_parsed():
     with pytest.raises(ModelFileError, match=r"config\.json, far more than"):
         load_model_file(hostile.padded_config_keras(), "padded.keras")

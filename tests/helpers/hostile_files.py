@@ -174,6 +174,18 @@ def wide_keras() -> bytes:
     return keras_bytes(wide)
 
 
+def shapeless_keras() -> bytes:
+    """A config whose Dense layers hide their input size (no build_config): their weights
+    would only be known once Keras builds them."""
+
+    def shapeless(config):
+        for layer in _layers(config):
+            if layer["class_name"] == "Dense":
+                layer.pop("build_config", None)
+
+    return keras_bytes(shapeless)
+
+
 def padded_config_keras() -> bytes:
     """A .keras whose config.json is 2 MB of padding."""
     return keras_bytes(config_bytes=b'{"module": "keras", "x": "' + b" " * (2 * MB) + b'"}')
