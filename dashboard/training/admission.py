@@ -9,7 +9,7 @@ from dashboard.data import limits
 from dashboard.data.budget import BUDGET, MemoryBudget
 from dashboard.data.datasets import Dataset
 from dashboard.data.limits import human_bytes
-from dashboard.model.spec import ModelSpec, input_elements
+from dashboard.model.spec import Analysis, ModelSpec, input_elements
 from dashboard.training.settings import TrainSettings
 
 # Fair share on a shared server: runs one browser session may have queued or training.
@@ -18,11 +18,14 @@ MAX_LIVE_RUNS_PER_SESSION = 3
 TRAINING_FIX = "use a smaller batch size, fewer filters or units, or smaller images"
 
 
-def training_bytes(spec: ModelSpec, batch_size: int, dataset_bytes: int = 0) -> int:
+def training_bytes(
+    spec: ModelSpec, batch_size: int, dataset_bytes: int = 0, analysis: Analysis | None = None
+) -> int:
     """What training `spec` at `batch_size` books: activations and their gradients,
     weights, gradients and optimizer slots (spec.Analysis), plus the pipeline's copy of
-    the training images and two float32 batches in flight."""
-    analysis = spec.analyze(batch_size)
+    the training images and two float32 batches in flight. Pass `analysis` (of the same
+    spec at the same batch size) if the caller has it already."""
+    analysis = analysis or spec.analyze(batch_size)
     elements = input_elements(spec)
     in_flight = 2 * batch_size * elements * 4
     return analysis.training_memory_bytes(elements) + dataset_bytes + in_flight
@@ -44,7 +47,7 @@ def training_refusal(
             f"{limits.MAX_MODEL_PARAMS:,} here, so use fewer filters or units, or add pooling "
             "before Flatten."
         )
-    need = training_bytes(spec, batch_size, dataset_bytes)
+    need = training_bytes(spec, batch_size, dataset_bytes, analysis)
     if need > budget.per_task:
         return (
             f"Training this model at batch size {batch_size} needs about {human_bytes(need)} "
