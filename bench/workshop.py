@@ -38,7 +38,7 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 from session_driver import PeakRss, start_training, wait_for_run  # noqa: E402
 
 from dashboard.model.presets import load_preset  # noqa: E402
-from dashboard.model.spec import spec_to_link_param  # noqa: E402
+from dashboard.model.share_links import spec_to_link_param  # noqa: E402
 
 SESSIONS = 20
 WORKERS = 4  # Chromium instances driving sessions in parallel on 2 cores

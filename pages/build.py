@@ -4,16 +4,15 @@ import streamlit as st
 
 from dashboard.model.keras_model import keras_code
 from dashboard.model.presets import load_preset, preset_names
+from dashboard.model.shape_math import FORMULA
+from dashboard.model.share_links import spec_from_link_param, spec_to_link_param
 from dashboard.model.spec import (
-    FORMULA,
     LAYER_TYPES,
     PARAM_INFO,
     LayerSpec,
     ModelSpec,
     SpecError,
     shape_text,
-    spec_from_link_param,
-    spec_to_link_param,
 )
 from dashboard.training.admission import training_bytes, training_refusal
 from dashboard.ui import state

@@ -13,7 +13,7 @@ from dashboard.explore.conv_pipeline import (
     run,
     step_input,
 )
-from dashboard.model.spec import FORMULA
+from dashboard.model.shape_math import FORMULA
 from dashboard.ui import charts, state
 from dashboard.ui.inline_images import grid_html
 from dashboard.ui.navigation import start_page

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dashboard.model.spec import formula_text, output_size, padding_split
+from dashboard.model.shape_math import formula_text, output_size, padding_split
 
 Pair = tuple[int, int]
 Padding = str | int

@@ -64,7 +64,6 @@ def _model_name(spec: ModelSpec) -> str:
 
 def keras_code(spec: ModelSpec) -> str:
     """A standalone Python script that builds the same model with plain Keras."""
-    spec.analyze()  # cheap; keeps the export honest about invalid specs below
     lines = [
         '"""' + f"{spec.name}: exported from CNN Lab." + '"""',
         "",

@@ -1,22 +1,20 @@
-"""LayerSpec / ModelSpec: a CNN as plain data.
+"""LayerSpec / ModelSpec: a CNN as plain data, its settings' checks and the JSON round trip.
 
-Everything that can be known about a model without TensorFlow lives here:
-validation, output shapes, parameter counts, multiply-adds, activation memory
-and the JSON round trip. The build page calls this on every keystroke, so it
-must stay pure Python and fast. Tests hold it to Keras' own answers.
+What follows from a spec (shapes, parameters, cost) is `analysis.py`, the shape
+formulas are `shape_math.py`, and share links are `share_links.py`. All of it is
+pure Python: the Build page calls it on every keystroke.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
-import math
-import zlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dashboard.data import limits
+
+if TYPE_CHECKING:
+    from dashboard.model.analysis import Analysis
 
 SCHEMA_VERSION = 1
 
@@ -56,13 +54,6 @@ PARAM_INFO: dict[str, tuple] = {
     "units": ("Units", 1, 8192, 1),
 }
 SPATIAL_TYPES = ("Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D")
-
-# Community Cloud gives an app about 2.7 GB; TensorFlow and Streamlit take ~0.7 GB of it.
-CLOUD_MEMORY_BYTES = int(2.7e9)
-RUNTIME_OVERHEAD_BYTES = int(0.7e9)
-BYTES_PER_FLOAT = 4
-# Trainable weights cost weights + gradients + two Adam slots.
-TRAINING_COPIES_PER_WEIGHT = 4
 
 
 def shape_text(shape: tuple[int | None, ...] | list[int]) -> str:
@@ -150,6 +141,9 @@ class ModelSpec:
         return "binary_crossentropy" if self.num_classes == 2 else "sparse_categorical_crossentropy"
 
     def analyze(self, batch_size: int = 32) -> Analysis:
+        """Shapes, parameters and cost of every layer (see analysis.analyze)."""
+        from dashboard.model.analysis import analyze
+
         return analyze(self, batch_size)
 
     # --- editing (the builder's insert / move / duplicate / delete) ---------
@@ -296,47 +290,6 @@ def spec_from_dict(data: Any, validate: bool = True) -> ModelSpec:
     return spec
 
 
-# --- share links ----------------------------------------------------------------
-# A link holds the spec as compact JSON, zlib-compressed, in URL-safe base64.
-
-
-def spec_to_link_param(spec: ModelSpec) -> str:
-    data = spec.to_dict()
-    data.pop("description", None)  # keeps links short; presets carry their own
-    raw = json.dumps(data, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode().rstrip("=")
-
-
-def spec_from_link_param(param: str) -> ModelSpec:
-    """Decode a share link's spec; SpecError if it is damaged, too large or not a spec."""
-    if len(param) > limits.MAX_LINK_CHARS:
-        raise SpecError(
-            f"This link's model is {len(param):,} characters long; a share link holds at most "
-            f"{limits.MAX_LINK_CHARS:,}, so ask for the link again or load a preset."
-        )
-    try:
-        packed = base64.urlsafe_b64decode(param + "=" * (-len(param) % 4))
-        inflater = zlib.decompressobj()
-        # A spec is a few KB; one byte more than the limit is enough to refuse it.
-        raw = inflater.decompress(packed, limits.MAX_SPEC_BYTES + 1)
-        if len(raw) > limits.MAX_SPEC_BYTES:
-            raise SpecError(
-                f"This link's model unpacks to more than {limits.human_bytes(limits.MAX_SPEC_BYTES)} "
-                "of settings, far more than any model CNN Lab builds; ask for the link again "
-                "or load a preset."
-            )
-        if not inflater.eof:
-            raise ValueError("incomplete")
-    except (binascii.Error, ValueError, zlib.error) as exc:
-        if isinstance(exc, SpecError):
-            raise
-        raise SpecError(
-            "This link's model could not be read (it may have been cut off when copied); "
-            "ask for the link again or load a preset."
-        ) from None
-    return ModelSpec.from_json(raw)
-
-
 # --- settings validation -----------------------------------------------------
 
 
@@ -400,298 +353,3 @@ def validate_settings(spec: ModelSpec) -> list[str]:
     for i, layer in enumerate(spec.layers, start=1):
         problems.extend(f"Layer {i} ({layer.type}): {msg}" for msg in layer_setting_errors(layer))
     return problems
-
-
-# --- shape arithmetic --------------------------------------------------------
-
-
-def output_size(
-    size: int, kernel: int, stride: int = 1, padding: str | int = "valid", dilation: int = 1
-) -> int:
-    """Output length along one axis, as Keras computes it: the formula the app teaches,
-    ⌊(W + 2P − D·(K−1) − 1)/S⌋ + 1.
-
-    Args:
-        size: the input's length W along this axis.
-        kernel: the kernel's (or pooling window's) length K.
-        stride: the step S between windows.
-        padding: 'valid' (none), 'same' (output ceil(W / S)), or P zero pixels a side.
-        dilation: D, the gap between the kernel's taps (1: none).
-
-    Returns:
-        The output's length; 0 or less when the kernel does not fit.
-
-    Example:
-        >>> output_size(28, 3)  # a 3×3 kernel on 28 pixels, no padding
-        26
-        >>> output_size(28, 3, stride=2, padding="same")
-        14
-        >>> output_size(28, 3, padding=1, dilation=2)  # taps 2 apart span 5 pixels
-        26
-        >>> output_size(2, 5)  # too small: nothing fits
-        -2
-    """
-    return (
-        size + total_padding(size, kernel, stride, padding, dilation) - dilation * (kernel - 1) - 1
-    ) // stride + 1
-
-
-def total_padding(
-    size: int, kernel: int, stride: int = 1, padding: str | int = "valid", dilation: int = 1
-) -> int:
-    """Zero pixels added along one axis in all (both sides together)."""
-    if padding == "valid":
-        return 0
-    if padding == "same":
-        # Keras/TensorFlow 'same': output is ceil(size / stride), padding fills the gap.
-        out = -(-size // stride)
-        return max((out - 1) * stride + dilation * (kernel - 1) + 1 - size, 0)
-    return 2 * int(padding)
-
-
-def padding_split(
-    size: int, kernel: int, stride: int = 1, padding: str | int = "valid", dilation: int = 1
-) -> tuple[int, int]:
-    """Zero pixels added (before, after) along one axis.
-
-    Args:
-        size, kernel, stride, padding, dilation: as for `output_size`.
-
-    Returns:
-        (before, after): for 'same' an odd total puts the extra pixel after
-        (bottom/right), as TensorFlow does.
-
-    Example:
-        >>> padding_split(28, 3, padding="same")
-        (1, 1)
-        >>> padding_split(28, 2, stride=2, padding="same")  # even kernel: nothing to add
-        (0, 0)
-        >>> padding_split(5, 4, padding="same")  # 3 pixels: one before, two after
-        (1, 2)
-    """
-    total = total_padding(size, kernel, stride, padding, dilation)
-    return total // 2, total - total // 2
-
-
-def formula_text(
-    size: int, kernel: int, stride: int = 1, padding: str | int = "valid", dilation: int = 1
-) -> str:
-    """The output-size formula with the numbers filled in.
-
-    ⌊(W + 2P − D·(K−1) − 1)/S⌋ + 1, where 2P is the total padding of both sides.
-    """
-    pad = total_padding(size, kernel, stride, padding, dilation)
-    out = output_size(size, kernel, stride, padding, dilation)
-    return f"⌊({size} + {pad} − {dilation}·({kernel}−1) − 1)/{stride}⌋ + 1 = {out}"
-
-
-FORMULA = "⌊(W + 2P − D·(K−1) − 1)/S⌋ + 1"
-
-
-# --- analysis -----------------------------------------------------------------
-
-
-@dataclass
-class LayerInfo:
-    """What spec.py knows about one layer: its row in the build table."""
-
-    index: int  # 1-based position; the output layer is len(layers) + 1
-    type: str
-    summary: str
-    output_shape: Shape | None
-    trainable_params: int = 0
-    non_trainable_params: int = 0
-    macs: int = 0
-    error: str | None = None
-    formula: str | None = None
-    is_output: bool = False
-
-    @property
-    def params(self) -> int:
-        return self.trainable_params + self.non_trainable_params
-
-
-@dataclass
-class Analysis:
-    """Result of analyzing a spec: one LayerInfo per layer plus totals."""
-
-    layers: list[LayerInfo]
-    problems: list[str]  # settings problems that are not tied to a layer's fit
-    batch_size: int
-
-    @property
-    def errors(self) -> list[LayerInfo]:
-        return [info for info in self.layers if info.error]
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems and not self.errors
-
-    @property
-    def trainable_params(self) -> int:
-        return sum(info.trainable_params for info in self.layers)
-
-    @property
-    def non_trainable_params(self) -> int:
-        return sum(info.non_trainable_params for info in self.layers)
-
-    @property
-    def total_params(self) -> int:
-        return self.trainable_params + self.non_trainable_params
-
-    @property
-    def model_megabytes(self) -> float:
-        return self.total_params * BYTES_PER_FLOAT / 1e6
-
-    @property
-    def macs(self) -> int:
-        return sum(info.macs for info in self.layers)
-
-    @property
-    def output_shape(self) -> Shape | None:
-        return self.layers[-1].output_shape if self.layers else None
-
-    def activation_elements(self) -> int:
-        """Floats of every layer's output for one image (what backprop keeps)."""
-        return sum(math.prod(info.output_shape) for info in self.layers if info.output_shape)
-
-    def training_memory_bytes(self, input_elements: int) -> int:
-        """Rough memory to train one batch: activations and their gradients, plus weights,
-        gradients and optimizer slots. It is an estimate, on the safe side of Keras' real use."""
-        per_image = (input_elements + self.activation_elements()) * 2
-        weights = self.trainable_params * TRAINING_COPIES_PER_WEIGHT + self.non_trainable_params
-        return (per_image * self.batch_size + weights) * BYTES_PER_FLOAT
-
-    def fits_cloud(self, input_elements: int) -> bool:
-        return (
-            self.training_memory_bytes(input_elements) + RUNTIME_OVERHEAD_BYTES
-            <= CLOUD_MEMORY_BYTES
-        )
-
-
-def _spatial_message(
-    layer: LayerSpec,
-    index: int,
-    shape: Shape,
-    kernel: int,
-    stride: int,
-    padding: str,
-    dilation: int,
-) -> tuple[str, str]:
-    h, w = shape[0], shape[1]
-    axis_size = min(h, w)
-    formula = formula_text(axis_size, kernel, stride, padding, dilation)
-    span = dilation * (kernel - 1) + 1
-    what = "kernel" if layer.type == "Conv2D" else "pool window"
-    reach = f" (spanning {span} pixels with dilation {dilation})" if dilation > 1 else ""
-    msg = (
-        f"Layer {index} ({layer.type}): the {kernel}×{kernel} {what}{reach} does not fit its "
-        f"{h}×{w} input with {padding} padding, so the output size is "
-        f"{formula}. Use 'same' padding, a smaller {what}, or fewer pooling layers before it."
-    )
-    return msg, formula
-
-
-def _infer_layer(layer: LayerSpec, index: int, shape: Shape) -> LayerInfo:
-    """Shape, parameters and multiply-adds of one layer given its input shape."""
-    p = layer.params
-    info = LayerInfo(index, layer.type, layer.summary(), None)
-    if layer.type in SPATIAL_TYPES and len(shape) != 3:
-        info.error = (
-            f"Layer {index} ({layer.type}) needs a 3-D feature map (height × width × channels) "
-            f"but gets a flat vector of {shape[0]} values; move it before the Flatten or global pooling."
-        )
-        return info
-    if layer.type == "Conv2D":
-        k, s, pad, d, f = (
-            p["kernel_size"],
-            p["strides"],
-            p["padding"],
-            p["dilation_rate"],
-            p["filters"],
-        )
-        h_out = output_size(shape[0], k, s, pad, d)
-        w_out = output_size(shape[1], k, s, pad, d)
-        info.formula = (
-            f"H: {formula_text(shape[0], k, s, pad, d)};  W: {formula_text(shape[1], k, s, pad, d)}"
-        )
-        if h_out <= 0 or w_out <= 0:
-            info.error, _ = _spatial_message(layer, index, shape, k, s, pad, d)
-            return info
-        cin = shape[2]
-        info.output_shape = (h_out, w_out, f)
-        info.trainable_params = k * k * cin * f + f
-        info.macs = h_out * w_out * f * k * k * cin
-        return info
-    if layer.type in ("MaxPooling2D", "AveragePooling2D"):
-        k, s, pad = p["pool_size"], p["strides"], p["padding"]
-        h_out = output_size(shape[0], k, s, pad)
-        w_out = output_size(shape[1], k, s, pad)
-        info.formula = (
-            f"H: {formula_text(shape[0], k, s, pad)};  W: {formula_text(shape[1], k, s, pad)}"
-        )
-        if h_out <= 0 or w_out <= 0:
-            info.error, _ = _spatial_message(layer, index, shape, k, s, pad, 1)
-            return info
-        info.output_shape = (h_out, w_out, shape[2])
-        return info
-    if layer.type == "GlobalAveragePooling2D":
-        info.output_shape = (shape[2],)
-        return info
-    if layer.type == "Flatten":
-        info.output_shape = (math.prod(shape),)
-        return info
-    if layer.type == "BatchNormalization":
-        channels = shape[-1]
-        info.output_shape = shape
-        info.trainable_params = 2 * channels  # gamma, beta
-        info.non_trainable_params = 2 * channels  # moving mean, moving variance
-        return info
-    if layer.type == "Dropout":
-        info.output_shape = shape
-        return info
-    # Dense acts on the last axis, as in Keras (on a 3-D map it is a 1×1 convolution).
-    units, fan_in = p["units"], shape[-1]
-    info.output_shape = (*shape[:-1], units)
-    info.trainable_params = fan_in * units + units
-    info.macs = math.prod(shape[:-1]) * fan_in * units
-    return info
-
-
-def analyze(spec: ModelSpec, batch_size: int = 32) -> Analysis:
-    """Infer every layer's output shape, parameters and multiply-adds.
-
-    A layer that cannot fit gets an error; the layers after it cannot be
-    inferred and say so, but the spec itself is left as it was.
-    """
-    problems = model_setting_errors(spec)
-    infos: list[LayerInfo] = []
-    shape: Shape | None = tuple(spec.input_shape) if not problems else None
-    blocked_by: int | None = None
-    all_layers = [*spec.layers, spec.output_layer()]
-    for i, layer in enumerate(all_layers, start=1):
-        is_output = i == len(all_layers)
-        info = LayerInfo(i, layer.type, layer.summary(), None, is_output=is_output)
-        setting_errors = layer_setting_errors(layer)
-        if shape is None:
-            if blocked_by is not None:
-                info.formula = f"Waiting for layer {blocked_by} to be fixed."
-        elif setting_errors:
-            info.error = f"Layer {i} ({layer.type}): {setting_errors[0]}"
-        elif is_output and len(shape) != 1:
-            info.error = (
-                f"The output layer gets a {shape_text(shape)} feature map, but it needs "
-                "a flat vector; add a Flatten or GlobalAveragePooling2D layer before it."
-            )
-        else:
-            info = _infer_layer(layer, i, shape)
-            info.is_output = is_output
-        if info.error and blocked_by is None:
-            blocked_by = i
-        infos.append(info)
-        shape = info.output_shape
-    return Analysis(infos, problems, batch_size)
-
-
-def input_elements(spec: ModelSpec) -> int:
-    return math.prod(spec.input_shape)

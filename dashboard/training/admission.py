@@ -9,7 +9,8 @@ from dashboard.data import limits
 from dashboard.data.budget import BUDGET, MemoryBudget
 from dashboard.data.datasets import Dataset
 from dashboard.data.limits import human_bytes
-from dashboard.model.spec import Analysis, ModelSpec, input_elements
+from dashboard.model.analysis import Analysis, input_elements
+from dashboard.model.spec import ModelSpec
 from dashboard.training.settings import TrainSettings
 
 # Fair share on a shared server: runs one browser session may have queued or training.

@@ -17,7 +17,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.model.spec import Analysis
+from dashboard.model.analysis import Analysis
 from dashboard.model.spec import shape_text as spec_shape_text
 
 # --- build page ---------------------------------------------------------------

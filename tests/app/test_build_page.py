@@ -11,7 +11,7 @@ from conftest import reload_tab
 from streamlit.testing.v1 import AppTest
 
 from dashboard.model.presets import load_preset, preset_names
-from dashboard.model.spec import spec_to_link_param
+from dashboard.model.share_links import spec_to_link_param
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "build.py")
 

@@ -24,7 +24,8 @@ from dashboard.data.datasets import DataError, load_builtin, load_npz_bytes
 from dashboard.data.uploads import UploadOptions, load_upload
 from dashboard.insight.inference import ModelFileError, load_model_file, prepare_many
 from dashboard.model.presets import load_preset
-from dashboard.model.spec import ModelSpec, SpecError, spec_from_link_param
+from dashboard.model.share_links import spec_from_link_param
+from dashboard.model.spec import ModelSpec, SpecError
 from dashboard.training import TrainSettings, active_run_count, start_run
 from dashboard.training.admission import MAX_LIVE_RUNS_PER_SESSION, training_refusal
 from dashboard.training.pool import TrainingQueue

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from dashboard.model.spec import LayerSpec, ModelSpec, spec_to_link_param
+from dashboard.model.share_links import spec_to_link_param
+from dashboard.model.spec import LayerSpec, ModelSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 MB = 1024 * 1024

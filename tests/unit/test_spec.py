@@ -10,17 +10,9 @@ import pytest
 
 from dashboard.model.keras_model import build_model, keras_code
 from dashboard.model.presets import load_preset, preset_names
-from dashboard.model.spec import (
-    LAYER_TYPES,
-    SCHEMA_VERSION,
-    LayerSpec,
-    ModelSpec,
-    SpecError,
-    formula_text,
-    output_size,
-    spec_from_link_param,
-    spec_to_link_param,
-)
+from dashboard.model.shape_math import formula_text, output_size
+from dashboard.model.share_links import spec_from_link_param, spec_to_link_param
+from dashboard.model.spec import LAYER_TYPES, SCHEMA_VERSION, LayerSpec, ModelSpec, SpecError
 
 keras = pytest.importorskip("keras")
 
