@@ -16,7 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
-from dashboard.data.datasets import DataError, Dataset, load_builtin, read_npz
+from dashboard.data.datasets import (
+    DEFAULT_DATASET,
+    DataError,
+    Dataset,
+    dataset_choices,
+    load_builtin,
+    read_npz,
+)
 from dashboard.model.presets import load_preset, preset_names
 from dashboard.model.spec import ModelSpec, SpecError
 from dashboard.training import LR_SCHEDULES, OPTIMIZERS, TrainSettings
@@ -57,13 +64,18 @@ def _dataset(args: argparse.Namespace) -> Dataset:
     if args.npz:
         return load_npz(args.npz)
     try:
-        return load_builtin(args.dataset or "digits")
-    except (KeyError, DataError):
+        return load_builtin(args.dataset or DEFAULT_DATASET)
+    except KeyError:
         where = os.environ.get("CNNLAB_DATA_DIR") or "CNNLAB_DATA_DIR (not set)"
         raise CliError(
-            f"No dataset '{args.dataset}'; use digits, digits28, a NAME.npz in {where}, "
+            f"No dataset '{args.dataset}'; use {_dataset_names()}, a NAME.npz in {where}, "
             "or --npz FILE."
         ) from None
+    # A DataError (no network for a download, a damaged file) says what to do itself.
+
+
+def _dataset_names() -> str:
+    return ", ".join(choice.key for choice in dataset_choices())
 
 
 def _bar(fraction: float) -> str:
@@ -73,7 +85,7 @@ def _bar(fraction: float) -> str:
 
 def train(args: argparse.Namespace) -> int:
     from dashboard import training
-    from dashboard.training.run_compare import format_seconds, history_csv
+    from dashboard.training.run_compare import format_seconds, history_csv, model_bytes
 
     spec, dataset = _spec(args), _dataset(args)
     settings = TrainSettings(
@@ -124,7 +136,7 @@ def train(args: argparse.Namespace) -> int:
         if run.history:
             (out / "history.csv").write_text(history_csv(run))
         return 1
-    run.model.save(out / "model.keras")
+    (out / "model.keras").write_bytes(model_bytes(run))
     (out / "spec.json").write_text(run.spec.to_json())
     (out / "history.csv").write_text(history_csv(run))
     print(f"Saved {out / 'model.keras'}, spec.json and history.csv in {format_seconds(run.seconds)}.",
@@ -167,18 +179,17 @@ def evaluate(args: argparse.Namespace) -> int:
         model = keras.models.load_model(path, compile=False)
     except Exception as exc:
         raise CliError(f"{path} is not a Keras model file ({type(exc).__name__}: {exc}).") from None
-    x = dataset.x_test.astype(np.float32) / 255.0
+    from dashboard.insight.prediction import predict
+
+    x = dataset.x_test
     expected = tuple(model.input_shape[1:])
     if tuple(x.shape[1:]) != expected:
         raise CliError(
             f"The model takes {expected} images but {path.name} holds {tuple(x.shape[1:])}; "
             "evaluate it on data of the shape it was trained on."
         )
-    probs = model.predict(x, batch_size=256, verbose=0)
-    if probs.shape[-1] == 1:
-        predicted = (probs[:, 0] >= 0.5).astype(np.int64)
-    else:
-        predicted = probs.argmax(axis=-1)
+    # p = 0.5 counts as class 0 for a sigmoid output, as Keras' binary accuracy does.
+    predicted = predict(model, x).argmax(axis=1)
     accuracy = float(np.mean(predicted == dataset.y_test))
     print(f"{len(x):,} test images of {args.npz}")
     print(f"accuracy={accuracy:.4f}")
@@ -194,7 +205,11 @@ def parser() -> argparse.ArgumentParser:
     model.add_argument("--preset", help=f"a preset: {', '.join(preset_names())} (default: default)")
     model.add_argument("--spec", help="a spec JSON file (the Build page's 'Download spec')")
     data = t.add_mutually_exclusive_group()
-    data.add_argument("--dataset", help="digits, digits28, or NAME for $CNNLAB_DATA_DIR/NAME.npz")
+    data.add_argument(
+        "--dataset",
+        help=f"{_dataset_names()} (default: {DEFAULT_DATASET}), or NAME for "
+        "$CNNLAB_DATA_DIR/NAME.npz",
+    )
     data.add_argument("--npz", help="an .npz file with x_train, y_train, x_test, y_test")
     t.add_argument("--epochs", type=int, default=defaults.epochs)
     t.add_argument("--batch-size", type=int, default=defaults.batch_size)

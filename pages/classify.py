@@ -1,11 +1,16 @@
 """Classify: ask a trained model about new images, and see why it answered."""
 
+import dataclasses
+
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from dashboard.data import limits
-from dashboard.insight import inference
-from dashboard.insight.inference import ImageError, ModelFileError
+from dashboard.data.preprocess import FIT_HELP, FIT_MODES, INVERT_MODES, Preprocessing
+from dashboard.insight import explain, inference, models
+from dashboard.insight.inference import ImageError
+from dashboard.insight.models import ModelFileError
+from dashboard.insight.prediction import predict, top_k
 from dashboard.model.spec import shape_text
 from dashboard.ui import charts, state
 from dashboard.ui.inline_images import grid_html
@@ -37,7 +42,7 @@ choice = st.selectbox(
 
 classifier = None
 if choice == PRETRAINED:
-    classifier = inference.load_pretrained()
+    classifier = models.load_pretrained()
 elif choice == UPLOAD:
     model_file = st.file_uploader(
         f"Keras model file (.keras, up to {limits.MAX_MODEL_BYTES // 2**20} MB)",
@@ -49,13 +54,13 @@ elif choice == UPLOAD:
         if classifier is None:
             try:
                 with st.spinner("Loading the model…"):
-                    classifier = inference.load_model_file(model_file.getvalue(), model_file.name)
+                    classifier = models.load_model_file(model_file.getvalue(), model_file.name)
                 state.set_uploaded_model(model_file.file_id, classifier)
             except ModelFileError as exc:
                 st.error(str(exc))
 else:
     try:
-        classifier = inference.from_run(next(run for run in runs if run.id == choice))
+        classifier = models.from_run(next(run for run in runs if run.id == choice))
     except ModelFileError as exc:
         st.error(str(exc))
 
@@ -84,43 +89,54 @@ if choice == UPLOAD:
         class_names = names
 
 # --- preprocessing options ---------------------------------------------------------------
+# Defaults are how the model's training images were prepared; a key per model, so
+# choosing another model offers its own.
 source = st.radio("Images", list(SOURCES), format_func=SOURCES.get, horizontal=True)
+saved = classifier.preprocessing
 with st.sidebar:
     st.subheader("Preprocessing")
-    resize_mode = st.selectbox(
+    st.caption(f"As this model's training images: {saved.describe()}.")
+    fit = st.selectbox(
         "Resize to the model's input",
-        list(inference.RESIZE_MODES),
-        format_func=inference.RESIZE_MODES.get,
-        help="Fit keeps the whole image and pads it; crop fills the input and cuts the edges; "
-        "stretch fills it and changes the proportions.",
+        list(FIT_MODES),
+        index=list(FIT_MODES).index(saved.fit),
+        format_func=FIT_MODES.get,
+        key=f"classify_fit_{choice}",
+        help=FIT_HELP,
     )
     invert, frame = "never", False
     if c == 1:
         invert = st.radio(
             "White-on-black inversion (MNIST style)",
-            list(inference.INVERT_MODES),
-            format_func=inference.INVERT_MODES.get,
+            list(INVERT_MODES),
+            index=list(INVERT_MODES).index(saved.invert),
+            format_func=INVERT_MODES.get,
+            key=f"classify_invert_{choice}",
             help="MNIST digits are white on black; a dark digit on white paper is inverted "
             "to match.",
         )
         frame = st.checkbox(
             "Centre the digit like MNIST",
-            value=source == "draw",
-            key=f"frame_{source}",
+            value=saved.frame or source == "draw",
+            key=f"frame_{source}_{choice}",
             help="Crop to the strokes, scale them into a 20×20 box and centre them by mass, "
             "as MNIST's digits were prepared.",
         )
-    background = st.color_picker("Background for transparent pixels", "#FFFFFF")
+    background = st.color_picker(
+        "Background for transparent pixels",
+        "#{:02X}{:02X}{:02X}".format(*saved.background),
+        key=f"classify_background_{choice}",
+    )
     k = st.slider(
         "Top-k classes", 1, min(10, classifier.num_classes), min(5, classifier.num_classes)
     )
 
-options = {
-    "resize_mode": resize_mode,
-    "invert": invert,
-    "frame": frame,
-    "background": tuple(int(background[i : i + 2], 16) for i in (1, 3, 5)),
-}
+preprocessing = Preprocessing(
+    fit=fit,
+    invert=invert,
+    frame=frame,
+    background=tuple(int(background[i : i + 2], 16) for i in (1, 3, 5)),
+)
 
 # --- the images ---------------------------------------------------------------------------
 files: list[tuple[str, bytes]] = []
@@ -137,7 +153,7 @@ elif source == "camera":
     if photo is not None:
         files = [("camera photo", photo.getvalue())]
 
-prepared, errors = inference.prepare_many(files, classifier.input_shape, **options)
+prepared, errors = inference.prepare_many(files, classifier.input_shape, preprocessing)
 if source == "draw":
     st.caption("Draw with the mouse; the model answers when you release the button.")
     drawing = st_canvas(
@@ -158,8 +174,8 @@ if source == "draw":
                 inference.prepare_array(
                     pixels,
                     classifier.input_shape,
+                    dataclasses.replace(preprocessing, background=(0, 0, 0)),
                     name="drawing",
-                    **{**options, "background": (0, 0, 0)},
                 )
             )
         except ImageError as exc:
@@ -178,7 +194,7 @@ if not prepared:
         )
     st.stop()
 
-probs = inference.predict(classifier, [item.array for item in prepared])
+probs = predict(classifier.model, [item.array for item in prepared])
 
 # --- many images: a table -------------------------------------------------------------------
 index = 0
@@ -210,7 +226,7 @@ if len(prepared) > 1:
 
 # --- one image: what the model sees and says ------------------------------------------------
 item, p = prepared[index], probs[index]
-best = inference.top_k(p, class_names, k)
+best = top_k(p, class_names, k)
 st.subheader(f"Prediction: {best[0][0]} ({best[0][1]:.1%})")
 left, middle, right = st.columns([1, 1, 2])
 left.html(grid_html([item.original], [f"Your image: {item.name}"], width="stretch", sharp=False))
@@ -222,16 +238,16 @@ right.plotly_chart(charts.topk_bar(best), width="stretch", key="topk")
 
 cam_tab, maps_tab, filters_tab = st.tabs(["Grad-CAM", "Feature maps", "First-layer filters"])
 with cam_tab:
-    conv = inference.last_conv_layer(classifier)
+    conv = explain.last_conv_layer(classifier)
     if conv is None:
         st.info("This model has no conv layer, so there is no Grad-CAM to show.")
     else:
-        explain = st.selectbox(
+        explained_class = st.selectbox(
             "Explain the class",
             [None, *range(classifier.num_classes)],
             format_func=lambda i: f"predicted ({best[0][0]})" if i is None else class_names[i],
         )
-        cam, target = inference.grad_cam(classifier, item.array, explain)
+        cam, target = explain.grad_cam(classifier, item.array, explained_class)
         st.caption(
             f"Where layer {conv} found evidence for class {class_names[target]}: "
             "red is strong, blue is none (Grad-CAM)."
@@ -244,7 +260,7 @@ with cam_tab:
         st.plotly_chart(charts.gradcam_overlay(item.array, cam), width="stretch", key="gradcam")
 
 with maps_tab:
-    maps = inference.feature_maps(classifier, item.array)
+    maps = explain.feature_maps(classifier, item.array)
     if not maps:
         st.info("This model has no conv or pooling layer, so it makes no feature maps.")
     else:
@@ -261,7 +277,7 @@ with maps_tab:
         st.plotly_chart(charts.feature_map_grid(maps[layer]), width="stretch", key="maps")
 
 with filters_tab:
-    kernels = inference.first_conv_filters(classifier)
+    kernels = explain.first_conv_filters(classifier)
     if kernels is None:
         st.info("This model has no Conv2D layer, so it has no filters to show.")
     else:

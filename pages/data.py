@@ -12,6 +12,7 @@ from dashboard.data.datasets import (
     load_builtin,
     needs_download,
 )
+from dashboard.data.preprocess import FIT_HELP, FIT_MODES
 from dashboard.data.preview import class_strips
 from dashboard.data.uploads import UploadOptions, load_upload, skipped_summary
 from dashboard.ui import state
@@ -173,11 +174,12 @@ with upload_tab:
         format_func={"rgb": "RGB", "grayscale": "Grayscale"}.get,
         horizontal=True,
     )
-    fit = fit_col.radio(
+    fit = fit_col.selectbox(
         "Fit",
-        ["stretch", "crop"],
-        horizontal=True,
-        help="Stretch the whole image to a square, or crop its middle square.",
+        list(FIT_MODES),
+        index=list(FIT_MODES).index(UploadOptions().fit),
+        format_func=FIT_MODES.get,
+        help=FIT_HELP + " Classify prepares new images the same way for models trained on it.",
     )
     test_percent = split_col.slider(
         "Test %", 5, 50, 20, step=5, help="Used when the zip has no test folder."

@@ -5,6 +5,7 @@ import streamlit as st
 from dashboard import training
 from dashboard.compat import streamlit_cleanup
 from dashboard.data.datasets import (
+    DEFAULT_DATASET,
     DataError,
     choice_label,
     dataset_choices,
@@ -33,7 +34,7 @@ else:
     # Built-in data that is here without a download; the Data page has the rest.
     names = [c.key for c in dataset_choices() if not needs_download(c.key)]
     if st.session_state.get(state.TRAIN_DATASET_KEY) not in names:
-        st.session_state[state.TRAIN_DATASET_KEY] = "digits"
+        st.session_state[state.TRAIN_DATASET_KEY] = DEFAULT_DATASET
     name = st.selectbox(
         "Dataset",
         names,

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from dashboard.data.datasets import load_builtin  # noqa: E402
-from dashboard.insight.inference import PRETRAINED_DIR, PRETRAINED_NAME  # noqa: E402
+from dashboard.insight.models import PRETRAINED_DIR, PRETRAINED_NAME  # noqa: E402
 from dashboard.model.keras_model import build_model  # noqa: E402
 from dashboard.model.presets import load_preset  # noqa: E402
 
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     spec = load_preset("default")
     spec.name = "pretrained_digits"
     spec.description = "The default preset trained on MNIST; ships with CNN Lab."
-    # The app feeds models pixels scaled to 0..1 (dashboard.insight.inference.to_model_input).
+    # The app feeds models pixels scaled to 0..1 (dashboard.data.preprocess.to_model_input).
     x_train = dataset.x_train.astype("float32") / 255.0
     x_test = dataset.x_test.astype("float32") / 255.0
 

@@ -32,6 +32,7 @@ from dashboard.data import limits
 from dashboard.data.budget import BUDGET
 from dashboard.data.byte_cache import ByteLRU
 from dashboard.data.limits import DataError, human_bytes
+from dashboard.data.preprocess import Preprocessing
 
 __all__ = ["DataError", "Dataset", "DatasetChoice", "dataset_choices", "load_builtin"]
 
@@ -50,6 +51,8 @@ class Dataset:
     # Built-in data may be shared across sessions (training cache); uploads never are.
     shareable: bool = True
     meta: dict = field(default_factory=dict)
+    # How a new image must be prepared to look like these (kept with runs, see preprocess).
+    preprocessing: Preprocessing = field(default_factory=Preprocessing)
 
     @classmethod
     def from_split(cls, x: np.ndarray, y: np.ndarray, test: np.ndarray, **fields) -> Dataset:

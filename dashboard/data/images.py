@@ -1,8 +1,7 @@
-"""Image arrays between the forms the app keeps, feeds and shows.
+"""Image bytes in and pictures out: safe decoding, and the forms the pages show.
 
-Datasets keep images as uint8 (N, H, W, C). Models built by keras_model.py
-have no rescaling layer, so every caller of `predict`/`fit` scales with
-`to_model_input` first: one convention, one function.
+Datasets keep images as uint8 (N, H, W, C); how a picture becomes a model's
+input is `dashboard.data.preprocess`, the one image pipeline.
 """
 
 from __future__ import annotations
@@ -19,14 +18,6 @@ from PIL import Image
 IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF")
 
 DISPLAY_SIZE = 84  # pixels; small images (8×8 digits) are blown up to about this
-
-
-def to_model_input(images: np.ndarray) -> np.ndarray:
-    """uint8 images (any shape) -> float32 in [0, 1], the scale the models train on."""
-    if images.dtype != np.uint8:
-        # Scaling anything else by 1/255 would silently double-scale floats.
-        raise TypeError(f"to_model_input expects uint8 images, got {images.dtype}.")
-    return images.astype(np.float32) / np.float32(255.0)
 
 
 def for_display(image: np.ndarray, size: int = DISPLAY_SIZE) -> np.ndarray:

@@ -42,6 +42,7 @@ MAX_UPLOADS_PER_SESSION = 3  # older uploads are forgotten first
 MAX_DECODED_PIXELS_PER_UPLOAD = 400_000_000
 MAX_ZIP_MEMBER_BYTES = 64 * MB  # one file inside a zip, unpacked
 MAX_CLASS_NAMES = 1000  # entries of an .npz's class_names
+MAX_CLASS_NAME_CHARS = 100  # one class name read back from a model file
 
 # --- training ---------------------------------------------------------------------------
 # Batches one run may train (epochs × batches per epoch): 200 MNIST epochs at batch 8

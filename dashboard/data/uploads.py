@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import numpy as np
-from PIL import Image, ImageOps
 
 from dashboard.data import limits
 from dashboard.data.budget import BUDGET
@@ -29,11 +28,10 @@ from dashboard.data.datasets import (
     stratified_split,
 )
 from dashboard.data.images import ImageError
-from dashboard.data.images import decode_image as decode_image_file
 from dashboard.data.limits import DataError
+from dashboard.data.preprocess import FIT_MODES, UPLOAD_DEFAULT, Preprocessing, decode_for_model
 
 COLOR_MODES = ("rgb", "grayscale")
-FIT_MODES = ("stretch", "crop")  # stretch to a square, or crop the middle square
 TRAIN_FOLDERS = {"train", "training"}
 TEST_FOLDERS = {"test", "testing", "val", "validation"}
 # Made by the OS or an archiver, not by the user: ignored without counting as skipped.
@@ -46,7 +44,17 @@ class UploadOptions:
     color: str = "rgb"  # or "grayscale"
     test_fraction: float = 0.2  # used when the zip has no test folder
     seed: int = 0
-    fit: str = "stretch"
+    fit: str = UPLOAD_DEFAULT.fit  # one of preprocess.FIT_MODES
+
+    @property
+    def channels(self) -> int:
+        return 3 if self.color == "rgb" else 1
+
+    @property
+    def preprocessing(self) -> Preprocessing:
+        """What every image of the upload goes through: kept with the runs trained on it,
+        so Classify prepares a new photo the same way."""
+        return Preprocessing(fit=self.fit, invert=UPLOAD_DEFAULT.invert)
 
 
 class SkipImage(Exception):
@@ -57,42 +65,20 @@ def _is_junk(parts: tuple[str, ...]) -> bool:
     return any(p in JUNK_PARTS or p.startswith(".") for p in parts)
 
 
-def _to_mode(img: Image.Image, color: str) -> Image.Image:
-    """Any Pillow mode -> 'RGB' or 'L'; transparency becomes white, 16-bit is scaled."""
-    if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
-        values = np.asarray(img, dtype=np.float64)
-        top = values.max() if values.size else 0.0
-        img = Image.fromarray((values * (255.0 / top) if top > 0 else values).astype(np.uint8))
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-        rgba = img.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        img = Image.alpha_composite(white, rgba)
-    return img.convert("RGB" if color == "rgb" else "L")
-
-
 def decode_image(data: bytes, options: UploadOptions) -> np.ndarray:
-    """Image bytes -> uint8 (size, size, C); raises SkipImage for non-images, damaged files
-    and images over Pillow's pixel limit (see images.decode_image)."""
+    """Image bytes -> uint8 (size, size, C) through the one image pipeline; raises
+    SkipImage for non-images, damaged files and images over Pillow's pixel limit."""
     return decode_counted(data, options)[0]
 
 
 def decode_counted(data: bytes, options: UploadOptions) -> tuple[np.ndarray, int]:
     """`decode_image`, and how many pixels decoding it took (after JPEG's draft scaling)."""
-    mode = "RGB" if options.color == "rgb" else "L"
-    box = (options.size, options.size)
+    shape = (options.size, options.size, options.channels)
     try:
-        img = decode_image_file(data, draft=(mode, box))
+        array, _, decoded = decode_for_model(data, shape, options.preprocessing)
     except ImageError as exc:
         raise SkipImage(exc.reason) from None
-    decoded_pixels = img.width * img.height
-    img = ImageOps.exif_transpose(img) or img  # phone photos stand the right way up
-    img = _to_mode(img, options.color)
-    if options.fit == "crop":
-        img = ImageOps.fit(img, box, Image.Resampling.BILINEAR)
-    else:
-        img = img.resize(box, Image.Resampling.BILINEAR)
-    pixels = np.asarray(img, dtype=np.uint8)
-    return (pixels[..., None] if pixels.ndim == 2 else pixels), decoded_pixels
+    return array, decoded
 
 
 @dataclass
@@ -170,8 +156,7 @@ def load_zip_bytes(data: bytes, filename: str, options: UploadOptions | None = N
             unknown = [e for e in entries if e.split == "test" and e.label not in class_names]
             skipped += [(e.info.filename, "class only in the test folder") for e in unknown]
             entries = [e for e in entries if e not in unknown]
-        channels = 3 if options.color == "rgb" else 1
-        decoded_bytes = len(entries) * options.size * options.size * channels
+        decoded_bytes = len(entries) * options.size * options.size * options.channels
         if decoded_bytes > limits.MAX_DATASET_BYTES:
             raise DataError(
                 f"{len(entries):,} images of {options.size}×{options.size} would take "
@@ -205,8 +190,10 @@ def load_zip_bytes(data: bytes, filename: str, options: UploadOptions | None = N
         class_names=class_names,
         source=(
             f"your upload '{filename}': {len(y):,} images in {len(class_names)} class folders, "
-            f"resized to {options.size}×{options.size} {mode}; test set: {split_text}"
+            f"resized to {options.size}×{options.size} {mode} "
+            f"({FIT_MODES[options.fit].lower()}); test set: {split_text}"
         ),
+        preprocessing=options.preprocessing,
         shareable=False,  # uploads never leave the uploader's session
         meta={"upload": filename, "skipped": skipped, "options": options.__dict__.copy()},
     )
@@ -228,8 +215,7 @@ def _decode_entries(
     Raises DataError once the decoded pixels pass MAX_DECODED_PIXELS_PER_UPLOAD: many
     small files can each be a legal image and still cost minutes of CPU together.
     """
-    channels = 3 if options.color == "rgb" else 1
-    x = np.empty((len(entries), options.size, options.size, channels), np.uint8)
+    x = np.empty((len(entries), options.size, options.size, options.channels), np.uint8)
     labels: list[int] = []
     splits: list[str] = []
     index = {name: i for i, name in enumerate(class_names)}

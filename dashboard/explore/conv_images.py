@@ -12,6 +12,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image
 
+from dashboard.data import preprocess
 from dashboard.data.images import ImageError, decode_image
 from dashboard.model.spec import shape_text as spec_shape_text
 
@@ -75,13 +76,20 @@ def pattern(name: str, size: int = 12) -> np.ndarray:
     return (img.astype(np.uint8) * 255)[:, :, None]
 
 
+# Pillow modes of one-channel files (with or without transparency).
+GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
+
+
 def decode_upload(data: bytes, name: str = "This file") -> np.ndarray:
-    """Decode an uploaded image file to uint8 (H, W, C), shrunk to MAX_UPLOAD_SIDE."""
+    """Decode an uploaded image file to uint8 (H, W, C), shrunk to MAX_UPLOAD_SIDE, through
+    the one image pipeline: EXIF orientation, transparency over white, 16-bit scaled;
+    a grayscale file stays one channel."""
     im = decode_image(data, name)
-    im = im.convert("L") if im.mode in ("1", "L", "I", "I;16", "F") else im.convert("RGB")
+    gray = im.mode in GRAY_MODES
+    im = preprocess.flatten(preprocess.upright(im))
     if max(im.size) > MAX_UPLOAD_SIDE:
-        im.thumbnail((MAX_UPLOAD_SIDE, MAX_UPLOAD_SIDE), Image.Resampling.LANCZOS)
-    return _as_hwc(np.asarray(im))
+        im.thumbnail((MAX_UPLOAD_SIDE, MAX_UPLOAD_SIDE), preprocess.RESAMPLING)
+    return preprocess.to_channels(im, 1 if gray else 3)
 
 
 def dataset_image(x: np.ndarray, index: int) -> np.ndarray:
@@ -91,7 +99,7 @@ def dataset_image(x: np.ndarray, index: int) -> np.ndarray:
 
 def to_float(img: np.ndarray, channels: int) -> np.ndarray:
     """uint8 (H, W, C) -> float32 [0, 1] (H, W, channels): grayscale (1) or colour (3)."""
-    x = _as_hwc(img).astype(np.float32) / 255.0
+    x = _as_hwc(img).astype(np.float32) / np.float32(preprocess.PIXEL_MAX)
     if channels == 1 and x.shape[2] == 3:
         return np.ascontiguousarray(x @ LUMA)[:, :, None]
     if channels == 3 and x.shape[2] == 1:
@@ -100,7 +108,11 @@ def to_float(img: np.ndarray, channels: int) -> np.ndarray:
 
 
 def shrink(x: np.ndarray, max_side: int) -> np.ndarray:
-    """Area-average a float (H, W, C) image so its longer side is at most `max_side`."""
+    """Area-average a float (H, W, C) image so its longer side is at most `max_side`.
+
+    Not the model pipeline's filter on purpose: the step-by-step view shows a
+    convolution on few pixels, and each of them must be the plain mean of the
+    pixels it stands for, so the arithmetic a learner checks stays exact."""
     h, w = x.shape[:2]
     if max(h, w) <= max_side:
         return x

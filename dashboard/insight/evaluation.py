@@ -2,7 +2,7 @@
 per-class precision/recall/F1, the most confident mistakes, and the CNN vs
 dense-only comparison of article 000.
 
-Everything below `predict_probabilities` is NumPy on predictions, so it is
+Predictions come from `prediction.predict`; everything else is NumPy on them, so it is
 tested against hand-computed cases without a model. TensorFlow is never
 imported here: a keras.Model arrives already built.
 """
@@ -16,14 +16,13 @@ import numpy as np
 import pandas as pd
 
 from dashboard.data.datasets import Dataset, load_builtin
-from dashboard.data.images import to_model_input
+from dashboard.insight.prediction import PREDICT_BATCH, predict
 from dashboard.model.presets import load_preset
 from dashboard.model.spec import ModelSpec, shape_text
 
 if TYPE_CHECKING:
     from dashboard.training import Run
 
-PREDICT_BATCH = 256  # images per forward pass: keeps the float copy small
 # Keras clips probabilities to [eps, 1 - eps] in its cross-entropies; so do we,
 # so our loss is the number model.evaluate would print.
 EPSILON = 1e-7
@@ -32,43 +31,6 @@ BASELINE_PRESET = "dense_only"
 
 class EvaluationError(ValueError):
     """A run that cannot be evaluated; the message says what to do."""
-
-
-# --- predictions ------------------------------------------------------------------
-
-
-def probabilities_from_output(output: np.ndarray) -> np.ndarray:
-    """Model output -> (N, K) class probabilities.
-
-    A 1-unit sigmoid output (two classes, see ModelSpec.output_layer) gives
-    P(class 1); it becomes the two columns [1 - p, p].
-    """
-    output = np.asarray(output, dtype=np.float32)
-    if output.ndim == 1 or output.shape[-1] == 1:
-        p = output.reshape(-1)
-        return np.stack([1.0 - p, p], axis=1)
-    return output
-
-
-def predict_probabilities(
-    model: Any, images: np.ndarray, batch_size: int = PREDICT_BATCH
-) -> np.ndarray:
-    """(N, K) class probabilities of uint8 images, scaled and predicted batch by batch.
-
-    Converting one batch at a time keeps memory at one batch of float32
-    instead of a float copy of the whole test set.
-    """
-    parts = [
-        probabilities_from_output(
-            np.asarray(model.predict_on_batch(to_model_input(images[start : start + batch_size])))
-        )
-        for start in range(0, len(images), batch_size)
-    ]
-    if not parts:
-        raise EvaluationError(
-            "There are no test images to evaluate on; use a dataset with a test split."
-        )
-    return np.concatenate(parts)
 
 
 # --- metrics on predictions ---------------------------------------------------------
@@ -220,7 +182,11 @@ def evaluate(
     batch_size: int = PREDICT_BATCH,
 ) -> Evaluation:
     """Evaluate a keras model on uint8 test images with integer labels."""
-    probabilities = predict_probabilities(model, images, batch_size)
+    if len(images) == 0:
+        raise EvaluationError(
+            "There are no test images to evaluate on; use a dataset with a test split."
+        )
+    probabilities = predict(model, images, batch_size)
     if probabilities.shape[1] != len(class_names):
         raise EvaluationError(
             f"The model answers with {probabilities.shape[1]} classes but the test data has "

@@ -12,6 +12,7 @@ import numpy as np
 
 from dashboard.compat.tf_host_tensor import host_tensor
 from dashboard.data.datasets import Dataset
+from dashboard.data.preprocess import PIXEL_MAX
 from dashboard.training.settings import TrainSettings
 
 
@@ -109,7 +110,8 @@ def prepare_data(
         return tf.ensure_shape(order, [n_train + pad])
 
     def gather(idx):
-        return tf.cast(tf.gather(x_all, idx), tf.float32) / 255.0, tf.gather(y_all, idx)
+        # The same floats as preprocess.to_model_input gives every prediction.
+        return tf.cast(tf.gather(x_all, idx), tf.float32) / PIXEL_MAX, tf.gather(y_all, idx)
 
     train = (
         tf.data.Dataset.range(settings.epochs)

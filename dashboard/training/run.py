@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from dashboard.data.datasets import Dataset
+from dashboard.data.preprocess import Preprocessing
 from dashboard.model.spec import ModelSpec
 from dashboard.training.settings import TrainSettings
 
@@ -112,6 +113,8 @@ class Run:
     strategy: str | None = None
     device_count: int = 0
     dataset: Dataset | None = field(default=None, repr=False)
+    # How the training images were prepared: Classify prepares new ones the same way.
+    preprocessing: Preprocessing = field(default_factory=Preprocessing)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _finished: threading.Event = field(default_factory=threading.Event, repr=False)

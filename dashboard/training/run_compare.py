@@ -5,11 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
-import tempfile
 
 import pandas as pd
 
+from dashboard.model.keras_file import save_bytes
 from dashboard.model.spec import LayerSpec, ModelSpec, shape_text
 from dashboard.training import Run
 from dashboard.training.run import RunStatus
@@ -172,15 +171,21 @@ def history_csv(run: Run) -> str:
     return out.getvalue()
 
 
+def model_metadata(run: Run) -> dict:
+    """What a run's .keras download carries for Classify (see model.keras_file)."""
+    return {
+        "dataset": run.dataset_name,
+        "class_names": list(run.class_names),
+        "preprocessing": run.preprocessing.to_dict(),
+    }
+
+
 def model_bytes(run: Run) -> bytes:
-    """The run's model as a .keras file (empty if it has none)."""
+    """The run's model as a .keras file with its classes and preprocessing (empty if it
+    has no model)."""
     if run.model is None:
         return b""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "model.keras")
-        run.model.save(path)
-        with open(path, "rb") as fh:
-            return fh.read()
+    return save_bytes(run.model, model_metadata(run))
 
 
 def file_stem(run: Run) -> str:

@@ -116,6 +116,7 @@ def start_run(
         settings=settings.to_dict(),
         notes=notes,
         dataset=dataset,
+        preprocessing=dataset.preprocessing,
         owner=owner,
     )
     if dataset.shareable:

@@ -20,7 +20,7 @@ from dashboard.ui import live_progress, sessions
 from dashboard.ui.charts import BatchColumns, confusion_cell_from_selection
 
 if TYPE_CHECKING:
-    from dashboard.insight.inference import Classifier
+    from dashboard.insight.models import Classifier
 
 SPEC_KEY = "spec"
 BATCH_SIZE_KEY = "batch_size"
@@ -372,7 +372,7 @@ def restore_train_widgets() -> None:
     for name, value in get_train_settings().to_dict().items():
         st.session_state.setdefault(train_widget_key(name), value)
     st.session_state.setdefault(
-        TRAIN_DATASET_KEY, st.session_state.get(KEPT_TRAIN_DATASET_KEY, "digits")
+        TRAIN_DATASET_KEY, st.session_state.get(KEPT_TRAIN_DATASET_KEY, DEFAULT_DATASET)
     )
 
 

@@ -15,6 +15,7 @@ from conftest import shown_image_captions
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from dashboard.insight import models
 from dashboard.model.keras_model import build_model
 from dashboard.model.presets import load_preset
 from dashboard.training import Run
@@ -286,9 +287,7 @@ def test_draw_mode_waits_for_a_drawing():
 
 
 def test_uploaded_model_takes_class_names():
-    from dashboard.insight import inference
-
-    path = inference.PRETRAINED_DIR / f"{inference.PRETRAINED_NAME}.keras"
+    path = models.PRETRAINED_DIR / f"{models.PRETRAINED_NAME}.keras"
     names = "zero, one, two, three, four, five, six, seven, eight, nine"
     at = open_page()
     at.selectbox[0].set_value("upload").run()

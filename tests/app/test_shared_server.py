@@ -22,7 +22,8 @@ from dashboard.data.budget import BudgetError, MemoryBudget
 from dashboard.data.byte_cache import ByteLRU
 from dashboard.data.datasets import DataError, load_builtin, load_npz_bytes
 from dashboard.data.uploads import UploadOptions, load_upload
-from dashboard.insight.inference import ModelFileError, load_model_file, prepare_many
+from dashboard.insight.inference import prepare_many
+from dashboard.insight.models import ModelFileError, load_model_file
 from dashboard.model.presets import load_preset
 from dashboard.model.share_links import spec_from_link_param
 from dashboard.model.spec import ModelSpec, SpecError

@@ -20,7 +20,8 @@ from conftest import reload_tab
 from streamlit.testing.v1 import AppTest
 
 from dashboard import training
-from dashboard.data.datasets import load_builtin
+from dashboard.data.datasets import DEFAULT_DATASET, load_builtin
+from dashboard.data.preprocess import to_model_input
 from dashboard.model.presets import load_preset
 from dashboard.training import Run, TrainSettings, run_compare
 
@@ -57,7 +58,8 @@ def start(at: AppTest, **settings) -> Run:
 
 def test_train_the_default_preset_for_one_epoch_on_digits():
     at = page()
-    assert at.selectbox(key="train_dataset_choice").value == "digits"
+    # One default dataset everywhere: the Data page's, which fits the default preset.
+    assert at.selectbox(key="train_dataset_choice").value == DEFAULT_DATASET == "digits28"
     run = start(at, epochs=1, batch_size=64)
     assert run.wait(300)
     at.run()
@@ -70,10 +72,10 @@ def test_train_the_default_preset_for_one_epoch_on_digits():
     assert len(charts) >= 2  # per-epoch curves and the per-batch curve
     assert not at.get("bidi_component")  # the live canvas gave way to the Plotly chart
     assert 'aria-valuenow="100"' in progress_bar(at) and "1 epoch in" in progress_bar(at)
-    assert any("8×8×1 images of digits" in info.value for info in at.info)
+    assert not any("it now takes" in info.value for info in at.info)  # nothing had to change
     table = at.dataframe[0].value
     assert table.loc[0, "run"] == run.id and "done" in table.loc[0, "status"]
-    assert table.loc[0, "dataset"] == "digits"
+    assert table.loc[0, "dataset"] == "digits28"
     assert "Adam lr 0.01" in table.loc[0, "settings"]
     # How many devices trained it (1 here; 2 under CNNLAB_DEVICES=cpu:2, see test_devices).
     devices = run.view().devices_text
@@ -114,7 +116,7 @@ def test_stop_from_the_page_keeps_a_model_that_predicts():
     at.run()
     assert run.status == "stopped"
     assert "stopped" in at.subheader[0].value
-    x = load_builtin("digits").x_test[:8].astype("float32") / 255
+    x = to_model_input(load_builtin(DEFAULT_DATASET).x_test[:8])
     assert run.model.predict(x, verbose=0).shape == (8, 10)
 
 
@@ -189,7 +191,7 @@ def test_downloads_and_delete():
         loaded = keras.models.load_model(path)
     finally:
         path.unlink(missing_ok=True)
-    x = np.zeros((1, 8, 8, 1), "float32")
+    x = np.zeros((1, 28, 28, 1), "float32")
     assert np.allclose(loaded.predict(x, verbose=0), run.model.predict(x, verbose=0), atol=1e-6)
     csv = run_compare.history_csv(run)
     assert csv.splitlines()[0].startswith("epoch,loss,accuracy,val_loss,val_accuracy")
@@ -221,6 +223,7 @@ def test_spec_that_cannot_fit_the_data_is_refused_and_nothing_is_lost():
     spec.layers[0].params.update(kernel_size=9, padding="valid")  # cannot slide over 8×8
     at.session_state["spec"] = spec
     at.run()
+    at.selectbox(key="train_dataset_choice").set_value("digits").run()
     at.button(key="FormSubmitter:train_form-Start training").click().run()
     assert not at.exception
     assert any("cannot take the 8×8×1 images of digits" in e.value for e in at.error)

@@ -10,7 +10,8 @@ import pytest
 from sklearn import metrics
 
 from dashboard.data.datasets import Dataset, load_builtin
-from dashboard.data.images import for_display, to_model_input
+from dashboard.data.images import for_display
+from dashboard.data.preprocess import to_model_input
 from dashboard.insight.evaluation import (
     Evaluation,
     EvaluationError,
@@ -26,10 +27,9 @@ from dashboard.insight.evaluation import (
     is_convolutional,
     most_confident_mistakes,
     per_class_scores,
-    predict_probabilities,
-    probabilities_from_output,
     settings_differences,
 )
+from dashboard.insight.prediction import predict, probabilities_from_output
 from dashboard.model.presets import load_preset
 from dashboard.training import Run
 from dashboard.ui import charts
@@ -328,11 +328,11 @@ def test_wrong_class_count_is_refused(mnist, mnist_model):
         evaluate(mnist_model, mnist.x_test[:10], mnist.y_test[:10] % 2, ["a", "b"])
 
 
-def test_predict_probabilities_of_a_run_and_comparison_table(mnist, mnist_model):
+def test_predict_of_a_run_and_comparison_table(mnist, mnist_model):
     cnn = make_run("cnn", dataset="mnist", model=mnist_model, history=[{"loss": 1.0}])
     ev = evaluate_run(cnn)
     assert ev.num_test == 5000
-    probs = predict_probabilities(mnist_model, mnist.x_test[:7], batch_size=3)
+    probs = predict(mnist_model, mnist.x_test[:7], batch_size=3)
     np.testing.assert_allclose(probs.sum(1), 1, rtol=1e-5)
     table = comparison_table((cnn, ev), (cnn, ev))
     assert table["parameters"].tolist() == [cnn.spec.analyze().total_params] * 2

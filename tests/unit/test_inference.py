@@ -1,4 +1,5 @@
-"""dashboard.insight.inference: decoding, preprocessing, model loading, prediction, feature maps, Grad-CAM.
+"""dashboard.insight (inference, models, prediction, explain) and the image pipeline:
+decoding, preprocessing, model loading, prediction, feature maps, Grad-CAM.
 
 Real images (made with Pillow), real Keras models (built and trained small).
 """
@@ -14,9 +15,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dashboard.data import limits
-from dashboard.insight import inference
-from dashboard.insight.inference import ImageError, ModelFileError
+from dashboard.data import limits, preprocess
+from dashboard.data.images import decode_image
+from dashboard.data.preprocess import Preprocessing
+from dashboard.insight import explain, inference, models, prediction
+from dashboard.insight.inference import ImageError
+from dashboard.insight.models import ModelFileError
 from dashboard.model.keras_model import build_model, layer_name
 from dashboard.model.presets import load_preset
 from dashboard.model.spec import LayerSpec, ModelSpec
@@ -62,7 +66,7 @@ BAD_IMAGES = {
 def test_bad_image_gets_its_message(case):
     data, phrase = BAD_IMAGES[case]
     with pytest.raises(ImageError) as info:
-        inference.decode_image(data, "upload.png")
+        decode_image(data, "upload.png")
     message = str(info.value)
     assert phrase in message and message.startswith("upload.png")
     assert message.count(".") <= 3 and "\n" not in message
@@ -72,14 +76,14 @@ def test_truncated_image_gets_its_message():
     rng = np.random.default_rng(0)
     data = encode(Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)))
     with pytest.raises(ImageError, match="truncated or damaged"):
-        inference.decode_image(data[: len(data) // 2], "half.png")
+        decode_image(data[: len(data) // 2], "half.png")
 
 
 def test_truncated_jpeg_gets_its_message():
     rng = np.random.default_rng(1)
     data = encode(Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)), "JPEG")
     with pytest.raises(ImageError, match="truncated or damaged"):
-        inference.decode_image(data[: len(data) // 3], "half.jpg")
+        decode_image(data[: len(data) // 3], "half.jpg")
 
 
 def test_decompression_bomb_is_refused_at_pillows_limit():
@@ -88,26 +92,26 @@ def test_decompression_bomb_is_refused_at_pillows_limit():
     assert len(data) < 100_000
     assert Image.MAX_IMAGE_PIXELS < 10_000 * 10_000
     with pytest.raises(ImageError, match="decompression bomb") as info:
-        inference.decode_image(data, "bomb.png")
+        decode_image(data, "bomb.png")
     assert "10000×10000" in str(info.value)
 
 
 def test_unsupported_format_is_refused():
     data = encode(Image.new("RGB", (8, 8)), "TIFF")
     with pytest.raises(ImageError, match="PNG, JPEG, WebP, BMP or GIF"):
-        inference.decode_image(data, "scan.tiff")
+        decode_image(data, "scan.tiff")
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP", "BMP", "GIF"])
 def test_supported_formats_decode(fmt):
-    image = inference.decode_image(encode(digit_like(), fmt), f"x.{fmt.lower()}")
+    image = decode_image(encode(digit_like(), fmt), f"x.{fmt.lower()}")
     assert image.size == (56, 56)
 
 
 def test_gif_uses_its_first_frame():
     frames = [Image.new("L", (10, 10), 20), Image.new("L", (10, 10), 230)]
     data = encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100)
-    image = inference.decode_image(data, "anim.gif")
+    image = decode_image(data, "anim.gif")
     assert getattr(image, "n_frames", 1) == 2
     assert np.asarray(image.convert("L")).mean() < 60
 
@@ -122,7 +126,7 @@ def test_exif_orientation_is_applied():
     exif[0x0112] = 6  # "rotate 90° clockwise to view"
     data = encode(wide, "JPEG", exif=exif.tobytes(), quality=95)
     prepared = inference.prepare(
-        inference.decode_image(data, "photo.jpg"), (40, 40, 3), resize_mode="fit"
+        decode_image(data, "photo.jpg"), (40, 40, 3), Preprocessing(fit="fit")
     )
     assert prepared.original.size == (20, 40)  # now tall
     top = np.asarray(prepared.original)[:10].mean()
@@ -132,9 +136,11 @@ def test_exif_orientation_is_applied():
 def test_alpha_is_composited_over_the_background():
     rgba = Image.new("RGBA", (20, 20), (0, 0, 0, 0))
     rgba.paste((0, 0, 0, 255), (5, 5, 15, 15))
-    image = inference.decode_image(encode(rgba), "logo.png")
-    white = inference.prepare(image, (20, 20, 1), invert="never", background=(255, 255, 255))
-    black = inference.prepare(image, (20, 20, 1), invert="never", background=(0, 0, 0))
+    image = decode_image(encode(rgba), "logo.png")
+    white = inference.prepare(image, (20, 20, 1), Preprocessing(invert="never"))
+    black = inference.prepare(
+        image, (20, 20, 1), Preprocessing(invert="never", background=(0, 0, 0))
+    )
     assert white.array[0, 0, 0] == 255 and white.array[10, 10, 0] == 0
     assert black.array[0, 0, 0] == 0
 
@@ -142,7 +148,7 @@ def test_alpha_is_composited_over_the_background():
 def test_grayscale_and_rgb_outputs():
     image = Image.new("RGB", (30, 30), (200, 10, 10))
     assert inference.prepare(image, (28, 28, 3)).array.shape == (28, 28, 3)
-    gray = inference.prepare(image, (28, 28, 1), invert="never").array
+    gray = inference.prepare(image, (28, 28, 1), Preprocessing(invert="never")).array
     assert gray.shape == (28, 28, 1)
     # ITU-R 601 luma of (200, 10, 10)
     assert abs(int(gray[5, 5, 0]) - round(0.299 * 200 + 0.587 * 10 + 0.114 * 10)) <= 1
@@ -155,8 +161,12 @@ def test_auto_inversion_only_for_a_light_background():
     # Either way the model sees a white bar on black.
     for prepared in (dark_on_light, light_on_dark):
         assert prepared.array[0, 0, 0] < 10 and prepared.array[14, 14, 0] > 200
-    forced = inference.prepare(digit_like(dark_on_light=False), (28, 28, 1), invert="always")
-    kept = inference.prepare(digit_like(dark_on_light=True), (28, 28, 1), invert="never")
+    forced = inference.prepare(
+        digit_like(dark_on_light=False), (28, 28, 1), Preprocessing(invert="always")
+    )
+    kept = inference.prepare(
+        digit_like(dark_on_light=True), (28, 28, 1), Preprocessing(invert="never")
+    )
     assert forced.inverted and forced.array[0, 0, 0] > 200
     assert not kept.inverted and kept.array[0, 0, 0] > 200
     # RGB models are never inverted.
@@ -169,9 +179,9 @@ def test_resize_modes():
     array = np.full((50, 100, 1), 128, np.uint8)
     array[2:-2, 2:50] = 255
     array[2:-2, 50:-2] = 0
-    fit = inference.resize(array, (28, 28), "fit")
-    crop = inference.resize(array, (28, 28), "crop")
-    stretch = inference.resize(array, (28, 28), "stretch")
+    fit = preprocess.resize(array, (28, 28), "fit")
+    crop = preprocess.resize(array, (28, 28), "crop")
+    stretch = preprocess.resize(array, (28, 28), "stretch")
     assert fit.shape == crop.shape == stretch.shape == (28, 28, 1)
     # Fit pads top and bottom with the border colour (gray) and keeps both halves.
     assert fit[0, 14, 0] == 128 and fit[-1, 14, 0] == 128
@@ -182,13 +192,13 @@ def test_resize_modes():
     # Stretch fills everything: the gray frame is only the thin border.
     assert stretch[14, 7, 0] > 200 and stretch[14, 20, 0] < 50
     with pytest.raises(ValueError):
-        inference.resize(array, (28, 28), "zoom")
+        preprocess.resize(array, (28, 28), "zoom")
 
 
 def test_frame_digit_centres_by_mass():
     array = np.zeros((28, 28, 1), np.uint8)
     array[2:8, 18:22] = 255  # a small stroke in the top-right corner
-    framed = inference.frame_digit(array)[..., 0].astype(float)
+    framed = preprocess.frame_digit(array)[..., 0].astype(float)
     ys, _ = np.nonzero(framed)
     cy = (framed.sum(axis=1) @ np.arange(28)) / framed.sum()
     cx = (framed.sum(axis=0) @ np.arange(28)) / framed.sum()
@@ -239,25 +249,25 @@ def keras_bytes(model) -> bytes:
 
 
 def test_uploaded_model_loads_with_default_class_names():
-    classifier = inference.load_model_file(keras_bytes(build_model(small_spec(4), 0)), "m.keras")
+    classifier = models.load_model_file(keras_bytes(build_model(small_spec(4), 0)), "m.keras")
     assert classifier.input_shape == (16, 16, 1)
     assert classifier.class_names == ["0", "1", "2", "3"]
-    probs = inference.predict(classifier, np.zeros((3, 16, 16, 1), np.uint8))
+    probs = prediction.predict(classifier.model, np.zeros((3, 16, 16, 1), np.uint8))
     assert probs.shape == (3, 4) and np.allclose(probs.sum(axis=1), 1, atol=1e-5)
 
 
 def test_one_sigmoid_unit_is_two_classes():
     model = build_model(small_spec(2), 0)
     assert model.output_shape == (None, 1)
-    classifier = inference.load_model_file(keras_bytes(model), "cats.keras")
+    classifier = models.load_model_file(keras_bytes(model), "cats.keras")
     assert classifier.binary and classifier.class_names == ["0", "1"]
     rng = np.random.default_rng(0)
     images = rng.integers(0, 255, (5, 16, 16, 1), dtype=np.uint8)
-    probs = inference.predict(classifier, images)
+    probs = prediction.predict(classifier.model, images)
     p1 = np.asarray(model(images.astype("float32") / 255))[:, 0]
     assert probs.shape == (5, 2)
     assert np.allclose(probs[:, 1], p1, atol=1e-5) and np.allclose(probs.sum(axis=1), 1)
-    cam, target = inference.grad_cam(classifier, images[0])
+    cam, target = explain.grad_cam(classifier, images[0])
     assert cam.shape == (16, 16) and target == int(probs[0].argmax())
 
 
@@ -268,9 +278,9 @@ def test_logit_output_gets_softmax():
     x = keras.layers.Conv2D(2, 3)(inputs)
     x = keras.layers.Flatten()(x)
     model = keras.Model(inputs, keras.layers.Dense(3)(x))  # no activation: logits
-    classifier = inference.Classifier(model, "logits", ["a", "b", "c"])
+    classifier = models.Classifier(model, "logits", ["a", "b", "c"])
     assert classifier.outputs_logits
-    probs = inference.predict(classifier, np.full((2, 8, 8, 3), 100, np.uint8))
+    probs = prediction.predict(classifier.model, np.full((2, 8, 8, 3), 100, np.uint8))
     assert np.allclose(probs.sum(axis=1), 1, atol=1e-5) and (probs > 0).all()
 
 
@@ -281,10 +291,8 @@ def test_model_that_rescales_itself_gets_raw_pixels():
     x = keras.layers.Rescaling(1 / 255)(inputs)
     x = keras.layers.Flatten()(x)
     model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(x))
-    assert inference.Classifier(model, "r", ["a", "b"]).input_scale == 1.0
-    assert inference.Classifier(build_model(small_spec(), 0), "s", list("abc")).input_scale == (
-        pytest.approx(1 / 255)
-    )
+    assert models.Classifier(model, "r", ["a", "b"]).input_divisor == 1.0
+    assert models.Classifier(build_model(small_spec(), 0), "s", list("abc")).input_divisor == 255
 
 
 def test_sequential_model_works_end_to_end():
@@ -299,13 +307,13 @@ def test_sequential_model_works_end_to_end():
             keras.layers.Dense(5, activation="softmax"),
         ]
     )
-    classifier = inference.load_model_file(keras_bytes(model), "seq.keras")
+    classifier = models.load_model_file(keras_bytes(model), "seq.keras")
     image = np.random.default_rng(2).integers(0, 255, (12, 12, 3), dtype=np.uint8)
-    maps = inference.feature_maps(classifier, image)
+    maps = explain.feature_maps(classifier, image)
     assert [m.shape for m in maps.values()] == [(10, 10, 4), (5, 5, 4)]
-    cam, _ = inference.grad_cam(classifier, image, class_index=3)
+    cam, _ = explain.grad_cam(classifier, image, class_index=3)
     assert cam.shape == (12, 12)
-    assert inference.first_conv_filters(classifier).shape == (3, 3, 3, 4)
+    assert explain.first_conv_filters(classifier).shape == (3, 3, 3, 4)
 
 
 def test_non_image_model_is_refused():
@@ -314,7 +322,7 @@ def test_non_image_model_is_refused():
     inputs = keras.Input((10,))
     model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(inputs))
     with pytest.raises(ModelFileError, match=r"not an image \(height, width, channels\)"):
-        inference.load_model_file(keras_bytes(model), "tabular.keras")
+        models.load_model_file(keras_bytes(model), "tabular.keras")
 
 
 def test_model_with_python_code_is_refused_in_safe_mode():
@@ -325,17 +333,17 @@ def test_model_with_python_code_is_refused_in_safe_mode():
     x = keras.layers.Flatten()(x)
     model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(x))
     with pytest.raises(ModelFileError, match="Python code"):
-        inference.load_model_file(keras_bytes(model), "lambda.keras")
+        models.load_model_file(keras_bytes(model), "lambda.keras")
 
 
 def test_not_a_model_file_is_refused():
     with pytest.raises(ModelFileError, match="not a Keras model file"):
-        inference.load_model_file(b"just some text, not a zip", "notes.keras")
+        models.load_model_file(b"just some text, not a zip", "notes.keras")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("readme.txt", "a zip, but not a model")
     with pytest.raises(ModelFileError, match="not a Keras model file"):
-        inference.load_model_file(buffer.getvalue(), "other.keras")
+        models.load_model_file(buffer.getvalue(), "other.keras")
 
 
 def test_corrupt_model_file_is_refused():
@@ -344,23 +352,23 @@ def test_corrupt_model_file_is_refused():
     middle = len(data) // 2
     data[middle : middle + 2000] = bytes(2000)
     with pytest.raises(ModelFileError) as info:
-        inference.load_model_file(bytes(data), "broken.keras")
+        models.load_model_file(bytes(data), "broken.keras")
     assert "broken.keras" in str(info.value)
     with pytest.raises(ModelFileError):
-        inference.load_model_file(bytes(data[: len(data) // 2]), "half.keras")
+        models.load_model_file(bytes(data[: len(data) // 2]), "half.keras")
 
 
 def test_model_over_the_size_limit_is_refused(monkeypatch):
     data = keras_bytes(build_model(small_spec(), 0))
     monkeypatch.setattr(limits, "MAX_MODEL_BYTES", len(data) - 1)
     with pytest.raises(ModelFileError, match=r"over the .* limit"):
-        inference.load_model_file(data, "big.keras")
+        models.load_model_file(data, "big.keras")
 
 
 def test_top_k():
     probs = np.array([0.1, 0.6, 0.05, 0.25])
-    assert inference.top_k(probs, list("abcd"), 2) == [("b", 0.6), ("d", 0.25)]
-    assert len(inference.top_k(probs, list("abcd"), 10)) == 4
+    assert prediction.top_k(probs, list("abcd"), 2) == [("b", 0.6), ("d", 0.25)]
+    assert len(prediction.top_k(probs, list("abcd"), 10)) == 4
 
 
 # --- inside the model ----------------------------------------------------------------------
@@ -369,9 +377,9 @@ def test_top_k():
 @pytest.mark.parametrize("preset", ["default", "lenet5", "tiny_vgg"])
 def test_feature_map_shapes_equal_the_spec(preset):
     spec = load_preset(preset)
-    classifier = inference.Classifier(build_model(spec, 0), preset, [str(i) for i in range(10)])
+    classifier = models.Classifier(build_model(spec, 0), preset, [str(i) for i in range(10)])
     image = np.random.default_rng(0).integers(0, 255, spec.input_shape, dtype=np.uint8)
-    maps = inference.feature_maps(classifier, image)
+    maps = explain.feature_maps(classifier, image)
     analysis = spec.analyze()
     expected = {
         layer_name(i, layer): analysis.layers[i - 1].output_shape
@@ -385,8 +393,8 @@ def test_feature_map_shapes_equal_the_spec(preset):
 def test_first_layer_filters_are_the_kernels():
     spec = load_preset("default")
     model = build_model(spec, 0)
-    classifier = inference.Classifier(model, "d", [str(i) for i in range(10)])
-    kernels = inference.first_conv_filters(classifier)
+    classifier = models.Classifier(model, "d", [str(i) for i in range(10)])
+    kernels = explain.first_conv_filters(classifier)
     assert kernels.shape == (3, 3, 1, 16)
     assert np.array_equal(kernels, model.get_layer("L01_conv2d").get_weights()[0])
 
@@ -446,20 +454,20 @@ def shapes_classifier():
     model = build_model(spec, seed=0)
     model.compile(keras.optimizers.Adam(3e-3), loss=spec.loss_name(), metrics=["accuracy"])
     model.fit(x / 255.0, y, epochs=5, batch_size=64, verbose=0)
-    return inference.Classifier(model, "shapes", ["square", "frame", "plus"], spec=spec)
+    return models.Classifier(model, "shapes", ["square", "frame", "plus"], spec=spec)
 
 
 def test_grad_cam_is_highest_over_the_object(shapes_classifier):
     x, y, corners = shapes_dataset(40, seed=1)
-    probs = inference.predict(shapes_classifier, x)
+    probs = prediction.predict(shapes_classifier.model, x)
     accuracy = float((probs.argmax(axis=1) == y).mean())
     assert accuracy >= 0.9, f"the shapes model is too weak to explain ({accuracy:.0%})"
     hits, ratios = 0, []
     for image, (top, left) in zip(x, corners, strict=True):
-        cam, target = inference.grad_cam(shapes_classifier, image)
+        cam, target = explain.grad_cam(shapes_classifier, image)
         assert cam.shape == image.shape[:2]
         assert cam.max() > cam.min()  # not constant
-        assert target == int(inference.predict(shapes_classifier, image[None])[0].argmax())
+        assert target == int(prediction.predict(shapes_classifier.model, image[None])[0].argmax())
         inside = np.zeros(cam.shape, bool)
         # The last conv layer sees 8×8 cells of 4 pixels: allow one cell around the object.
         inside[max(0, top - 4) : top + OBJECT + 4, max(0, left - 4) : left + OBJECT + 4] = True
@@ -472,20 +480,20 @@ def test_grad_cam_is_highest_over_the_object(shapes_classifier):
 
 def test_grad_cam_for_a_chosen_class(shapes_classifier):
     x, _, _ = shapes_dataset(1, seed=2)
-    _, predicted = inference.grad_cam(shapes_classifier, x[0])
+    _, predicted = explain.grad_cam(shapes_classifier, x[0])
     other = (predicted + 1) % 3
-    cam, target = inference.grad_cam(shapes_classifier, x[0], class_index=other)
+    cam, target = explain.grad_cam(shapes_classifier, x[0], class_index=other)
     assert target == other and cam.shape == (SHAPE_SIZE, SHAPE_SIZE)
     assert cam.min() >= 0 and cam.max() <= 1
 
 
 def test_grad_cam_needs_a_conv_layer():
     spec = ModelSpec((8, 8, 1), [LayerSpec("Flatten")], 3)
-    classifier = inference.Classifier(build_model(spec, 0), "dense", list("abc"))
-    assert inference.last_conv_layer(classifier) is None
-    assert inference.feature_maps(classifier, np.zeros((8, 8, 1), np.uint8)) == {}
+    classifier = models.Classifier(build_model(spec, 0), "dense", list("abc"))
+    assert explain.last_conv_layer(classifier) is None
+    assert explain.feature_maps(classifier, np.zeros((8, 8, 1), np.uint8)) == {}
     with pytest.raises(ValueError, match="no conv layer"):
-        inference.grad_cam(classifier, np.zeros((8, 8, 1), np.uint8))
+        explain.grad_cam(classifier, np.zeros((8, 8, 1), np.uint8))
 
 
 def test_runs_become_classifiers_and_unusable_runs_are_refused():
@@ -493,13 +501,13 @@ def test_runs_become_classifiers_and_unusable_runs_are_refused():
 
     spec = small_spec(3)
     run = Run("r1", spec, "toy", ["cat", "dog", "fox"], status="done", model=build_model(spec, 0))
-    classifier = inference.from_run(run)
+    classifier = models.from_run(run)
     assert classifier.class_names == ["cat", "dog", "fox"] and classifier.spec is spec
     # The sub-model cache survives a rerun that builds the Classifier again.
-    inference.feature_maps(classifier, np.zeros((16, 16, 1), np.uint8))
-    assert "features" in inference.from_run(run)._cache
+    explain.feature_maps(classifier, np.zeros((16, 16, 1), np.uint8))
+    assert "features" in models.from_run(run)._cache
 
     four = small_spec(3, shape=(16, 16, 4))
     bad = Run("r2", four, "toy", ["a", "b", "c"], status="done", model=build_model(four, 0))
     with pytest.raises(ModelFileError, match="expects 4 channels"):
-        inference.from_run(bad)
+        models.from_run(bad)

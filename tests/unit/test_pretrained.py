@@ -4,31 +4,31 @@ from __future__ import annotations
 
 import numpy as np
 
-from dashboard.insight import inference
+from dashboard.insight import models, prediction
 from dashboard.model.keras_model import layer_name
 
 
 def test_pretrained_model_is_small_and_loads_in_safe_mode():
-    path = inference.PRETRAINED_DIR / f"{inference.PRETRAINED_NAME}.keras"
+    path = models.PRETRAINED_DIR / f"{models.PRETRAINED_NAME}.keras"
     assert path.stat().st_size < 100_000
     # The same safe loader an upload goes through accepts it.
-    classifier = inference.load_model_file(path.read_bytes(), path.name)
+    classifier = models.load_model_file(path.read_bytes(), path.name)
     assert classifier.input_shape == (28, 28, 1)
     assert classifier.class_names == [str(d) for d in range(10)]
 
 
 def test_pretrained_model_classifies_mnist_test_at_98_percent(mnist_path):
-    classifier = inference.load_pretrained()
+    classifier = models.load_pretrained()
     with np.load(mnist_path) as data:
         x_test, y_test = data["x_test"], data["y_test"]
-    probs = inference.predict(classifier, x_test[..., None])
+    probs = prediction.predict(classifier.model, x_test[..., None])
     accuracy = float((probs.argmax(axis=1) == y_test).mean())
     assert len(x_test) == 5000
     assert accuracy >= 0.98, f"{accuracy:.2%}"
 
 
 def test_pretrained_model_matches_its_spec():
-    classifier = inference.load_pretrained()
+    classifier = models.load_pretrained()
     spec = classifier.spec
     analysis = spec.analyze()
     assert classifier.param_count == analysis.total_params
