@@ -24,7 +24,7 @@ SHARED = ROOT.parent / "shared" / "data"
 if SHARED.is_dir():
     os.environ.setdefault("CNNLAB_DATA_DIR", str(SHARED))
 
-from dashboard.data import datasets  # noqa: E402
+from dashboard.data import builtins  # noqa: E402
 from dashboard.data.downloads import DownloadError  # noqa: E402
 from dashboard.data.uploads import UploadOptions, load_zip_bytes  # noqa: E402
 
@@ -43,7 +43,7 @@ def offline_failure() -> str:
         for key in saved:
             os.environ[key] = empty
         try:
-            datasets.load_builtin("fashion_mnist")
+            builtins.load_builtin("fashion_mnist")
             return "downloaded (the network is up)"
         except DownloadError as exc:
             return str(exc)
@@ -71,19 +71,19 @@ def main() -> None:
     )
     message = timed("fashion_mnist download with no local copy (fails offline)", offline_failure)
     print(f"  -> {message[:110]}…")
-    timed("digits (sklearn)", lambda: datasets.load_digits(8))
-    timed("digits28 (sklearn, upscaled)", lambda: datasets.load_digits(28))
+    timed("digits (sklearn)", lambda: builtins.load_digits(8))
+    timed("digits28 (sklearn, upscaled)", lambda: builtins.load_digits(28))
     for size, count in ((32, 2000), (64, 2000), (128, 1000)):
         timed(
-            f"shapes {count} × {size}×{size}", lambda s=size, c=count: datasets.load_shapes(s, c, 0)
+            f"shapes {count} × {size}×{size}", lambda s=size, c=count: builtins.load_shapes(s, c, 0)
         )
     if not SHARED.is_dir():
         print("../shared/data missing: skipping MNIST / CIFAR-10 rows")
         return
-    timed("mnist.npz from CNNLAB_DATA_DIR", lambda: datasets.load_builtin("mnist"))
+    timed("mnist.npz from CNNLAB_DATA_DIR", lambda: builtins.load_builtin("mnist"))
     cifar = timed(
         "cifar10 (cifar10_subset.npz) from CNNLAB_DATA_DIR",
-        lambda: datasets.load_builtin("cifar10"),
+        lambda: builtins.load_builtin("cifar10"),
     )
     x, y = cifar.x_train, cifar.y_train
     for fmt, n in (("PNG", 4000), ("JPEG", 4000)):

@@ -20,7 +20,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from dashboard import training  # noqa: E402
-from dashboard.data.datasets import load_builtin  # noqa: E402
+from dashboard.data.builtins import load_builtin  # noqa: E402
 from dashboard.model.presets import load_preset  # noqa: E402
 from dashboard.training import TrainSettings  # noqa: E402
 

@@ -48,7 +48,7 @@ def train_in_app() -> tuple[float, float, str]:
     from conftest import chromium_launch_options, start_app_server, stop_app_server
     from playwright.sync_api import sync_playwright
 
-    from dashboard.data.datasets import load_builtin
+    from dashboard.data.builtins import load_builtin
 
     mnist = load_builtin("mnist")
     # The page's caption once MNIST is picked; the shared file's test split is smaller
@@ -92,7 +92,7 @@ def train_bare() -> float:
     import numpy as np
 
     from dashboard import training
-    from dashboard.data.datasets import load_builtin
+    from dashboard.data.builtins import load_builtin
     from dashboard.model.keras_model import build_model
     from dashboard.model.presets import load_preset
     from dashboard.training import TrainSettings

@@ -16,14 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from dashboard.data.datasets import (
-    DEFAULT_DATASET,
-    DataError,
-    Dataset,
-    dataset_choices,
-    load_builtin,
-    read_npz,
-)
+from dashboard.data.builtins import DEFAULT_DATASET, dataset_choices, load_builtin
+from dashboard.data.datasets import DataError, Dataset
+from dashboard.data.npz import read_npz
 from dashboard.model.presets import load_preset, preset_names
 from dashboard.model.spec import ModelSpec, SpecError
 from dashboard.training import LR_SCHEDULES, OPTIMIZERS, TrainSettings

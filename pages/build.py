@@ -16,7 +16,7 @@ from dashboard.model.spec import (
 )
 from dashboard.training.admission import training_bytes, training_refusal
 from dashboard.ui import state
-from dashboard.ui.charts import network_diagram
+from dashboard.ui.model_charts import network_figure
 from dashboard.ui.navigation import start_page
 
 start_page()
@@ -214,7 +214,7 @@ refusal = training_refusal(spec, batch_size, data_bytes) if analysis.ok else Non
 if refusal:
     st.error(f"{refusal} The Train page will not start it as it is.")
 
-st.plotly_chart(network_diagram(analysis, spec.input_shape), width="stretch")
+st.plotly_chart(network_figure(analysis, spec.input_shape), width="stretch")
 
 st.subheader("Export and share")
 cols = st.columns(3)

@@ -12,7 +12,7 @@ from dashboard.insight.inference import ImageError
 from dashboard.insight.models import ModelFileError
 from dashboard.insight.prediction import predict, top_k
 from dashboard.model.spec import shape_text
-from dashboard.ui import charts, state
+from dashboard.ui import model_charts, state
 from dashboard.ui.inline_images import grid_html
 from dashboard.ui.navigation import start_page
 
@@ -234,7 +234,7 @@ seen = f"What the model sees: {h}×{w}, {'grayscale' if c == 1 else 'RGB'}"
 if item.inverted:
     seen += ", inverted to white on black"
 middle.html(grid_html([inference.enlarge(item.array)], [seen], width="stretch"))
-right.plotly_chart(charts.topk_bar(best), width="stretch", key="topk")
+right.plotly_chart(model_charts.topk_figure(best), width="stretch", key="topk")
 
 cam_tab, maps_tab, filters_tab = st.tabs(["Grad-CAM", "Feature maps", "First-layer filters"])
 with cam_tab:
@@ -257,7 +257,9 @@ with cam_tab:
                 f"Nothing in layer {conv} raises the score of {class_names[target]} "
                 "for this image, so the map is empty."
             )
-        st.plotly_chart(charts.gradcam_overlay(item.array, cam), width="stretch", key="gradcam")
+        st.plotly_chart(
+            model_charts.gradcam_figure(item.array, cam), width="stretch", key="gradcam"
+        )
 
 with maps_tab:
     maps = explain.feature_maps(classifier, item.array)
@@ -274,7 +276,7 @@ with maps_tab:
             "its own range, bright is high."
             + (" The first 64 are shown." if maps[layer].shape[2] > 64 else "")
         )
-        st.plotly_chart(charts.feature_map_grid(maps[layer]), width="stretch", key="maps")
+        st.plotly_chart(model_charts.feature_maps_figure(maps[layer]), width="stretch", key="maps")
 
 with filters_tab:
     kernels = explain.first_conv_filters(classifier)
@@ -286,4 +288,4 @@ with filters_tab:
             f"The {n} learned {kh}×{kw} kernels of the first conv layer"
             + (" as colour images." if cin == 3 else "; red weights add, blue subtract.")
         )
-        st.plotly_chart(charts.filter_grid(kernels), width="stretch", key="filters")
+        st.plotly_chart(model_charts.filters_figure(kernels), width="stretch", key="filters")

@@ -14,7 +14,7 @@ from dashboard.explore.conv_pipeline import (
     step_input,
 )
 from dashboard.model.shape_math import FORMULA
-from dashboard.ui import charts, state
+from dashboard.ui import explorer_charts, state
 from dashboard.ui.inline_images import grid_html
 from dashboard.ui.navigation import start_page
 
@@ -166,7 +166,9 @@ with left:
         kcols = st.columns(channels)
         for c, col in enumerate(kcols):
             title = f"channel {'RGB'[c]}" if channels == 3 else ""
-            col.plotly_chart(charts.kernel_figure(kernel2d_by_channel[c], title), key=f"conv_k{c}")
+            col.plotly_chart(
+                explorer_charts.kernel_figure(kernel2d_by_channel[c], title), key=f"conv_k{c}"
+            )
     else:
         st.subheader(f"Kernel: {kernel_name}")
         st.caption(entry.about + " Edit any cell.")
@@ -297,9 +299,9 @@ def step_view() -> None:
         f"padding). Sum of the {step.products.size} products = **{step.total:.4g}**."
     )
     f1, f2, f3 = st.columns([3, 2, 3])
-    f1.plotly_chart(charts.step_input_figure(step), key="conv_step_input")
-    f2.plotly_chart(charts.step_products_figure(step), key="conv_step_products")
-    f3.plotly_chart(charts.step_output_figure(step), key="conv_step_output")
+    f1.plotly_chart(explorer_charts.step_input_figure(step), key="conv_step_input")
+    f2.plotly_chart(explorer_charts.step_products_figure(step), key="conv_step_products")
+    f3.plotly_chart(explorer_charts.step_output_figure(step), key="conv_step_output")
 
 
 if step_error:

@@ -3,21 +3,21 @@
 import streamlit as st
 
 from dashboard.data import limits
-from dashboard.data.datasets import (
+from dashboard.data.builtins import (
     DEFAULT_DATASET,
-    DataError,
     choice_label,
     dataset_choices,
     get_choice,
     load_builtin,
     needs_download,
 )
+from dashboard.data.datasets import DataError
 from dashboard.data.preprocess import FIT_HELP, FIT_MODES
 from dashboard.data.preview import class_strips
 from dashboard.data.uploads import UploadOptions, load_upload, skipped_summary
 from dashboard.ui import state
-from dashboard.ui.charts import class_counts_chart
 from dashboard.ui.inline_images import grid_html
+from dashboard.ui.model_charts import class_counts_figure
 from dashboard.ui.navigation import start_page
 
 start_page()
@@ -220,7 +220,7 @@ st.caption(
 train_counts, test_counts = dataset.class_counts()
 st.subheader("Images per class")
 st.plotly_chart(
-    class_counts_chart(dataset.class_names, train_counts.tolist(), test_counts.tolist()),
+    class_counts_figure(dataset.class_names, train_counts.tolist(), test_counts.tolist()),
     width="stretch",
 )
 

@@ -18,7 +18,7 @@ from dashboard.insight.evaluation import (
 )
 from dashboard.model.spec import SpecError
 from dashboard.training import run_compare
-from dashboard.ui import charts, state
+from dashboard.ui import evaluation_charts, state
 from dashboard.ui.inline_images import grid_html
 from dashboard.ui.navigation import start_page
 
@@ -98,7 +98,7 @@ pred_class = pred_col.selectbox(
     "Predicted class", range(len(names)), format_func=lambda i: names[i], key=pred_key
 )
 chart_slot.plotly_chart(
-    charts.confusion_matrix_chart(evaluation.confusion, names, (true_class, pred_class)),
+    evaluation_charts.confusion_figure(evaluation.confusion, names, (true_class, pred_class)),
     key=state.confusion_chart_key(run.id),
     on_select=partial(state.select_confusion_cell, run.id, evaluation.num_classes),
     selection_mode="points",
@@ -138,7 +138,7 @@ table_col.dataframe(
     hide_index=True,
     column_config={"precision": percent, "recall": percent, "F1": percent, "support": "Images"},
 )
-chart_col.plotly_chart(charts.class_scores_chart(scores), width="stretch")
+chart_col.plotly_chart(evaluation_charts.class_scores_figure(scores), width="stretch")
 
 # --- most confident mistakes -----------------------------------------------------------
 st.subheader("The most confident mistakes")
@@ -254,7 +254,7 @@ if differences:
     )
 cnn_scores, dense_scores = cnn[1].scores(), dense[1].scores()
 st.plotly_chart(
-    charts.cnn_vs_dense_chart(
+    evaluation_charts.cnn_vs_dense_figure(
         names,
         cnn_scores["recall"].to_numpy(),
         dense_scores["recall"].to_numpy(),

@@ -4,18 +4,18 @@ import streamlit as st
 
 from dashboard import training
 from dashboard.compat import streamlit_cleanup
-from dashboard.data.datasets import (
+from dashboard.data.builtins import (
     DEFAULT_DATASET,
-    DataError,
     choice_label,
     dataset_choices,
     load_builtin,
     needs_download,
 )
+from dashboard.data.datasets import DataError
 from dashboard.model.spec import SpecError
 from dashboard.training import LR_SCHEDULES, OPTIMIZERS, QUEUE, run_compare
 from dashboard.training.run import RunStatus
-from dashboard.ui import charts, live_charts, live_progress, state
+from dashboard.ui import live_charts, live_progress, run_charts, state
 from dashboard.ui.navigation import start_page
 
 start_page()
@@ -154,11 +154,11 @@ def finished_run_charts(view: training.RunView) -> None:
             col.metric(label, value)
     if view.batches:
         st.plotly_chart(
-            charts.batch_curve_figure(view.batches, uirevision=view.id), width="stretch"
+            run_charts.batch_curve_figure(view.batches, uirevision=view.id), width="stretch"
         )
     if view.history:
         st.plotly_chart(
-            charts.epoch_curves_figure(view.history, uirevision=view.id), width="stretch"
+            run_charts.epoch_curves_figure(view.history, uirevision=view.id), width="stretch"
         )
 
 
@@ -225,8 +225,8 @@ if not selected:
 else:
     series = [(r.id, r.view().history) for r in selected]
     cols = st.columns(2)
-    cols[0].plotly_chart(charts.overlay_figure(series, "loss"), width="stretch")
-    cols[1].plotly_chart(charts.overlay_figure(series, "accuracy"), width="stretch")
+    cols[0].plotly_chart(run_charts.overlay_figure(series, "loss"), width="stretch")
+    cols[1].plotly_chart(run_charts.overlay_figure(series, "accuracy"), width="stretch")
 if len(selected) == 2:
     a, b = selected
     st.subheader(f"Run {a.id} against run {b.id}")

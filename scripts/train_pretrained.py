@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dashboard.data.datasets import load_builtin  # noqa: E402
+from dashboard.data.builtins import load_builtin  # noqa: E402
 from dashboard.insight.models import PRETRAINED_DIR, PRETRAINED_NAME  # noqa: E402
 from dashboard.model.keras_model import build_model  # noqa: E402
 from dashboard.model.presets import load_preset  # noqa: E402

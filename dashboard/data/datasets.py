@@ -1,40 +1,25 @@
-"""Datasets: one Dataset type and the built-in sources that give one.
+"""The Dataset type every source gives, and the checks every source shares.
 
-Sources, all giving a `Dataset`:
-- offline built-ins: `digits` (scikit-learn, 8×8), `digits28` (the same, upscaled),
-  `shapes` (drawn by `dashboard/data/shapes.py`);
-- Keras downloads: `mnist`, `fashion_mnist`, `cifar10` (see `dashboard/data/downloads.py`);
-- a local `.npz` in Keras' `mnist.npz` layout, from `$CNNLAB_DATA_DIR` or an upload;
-- an uploaded zip of class folders (see `dashboard/data/uploads.py`).
-
-Where `load_builtin(name)` looks, first hit wins:
-1. `$CNNLAB_DATA_DIR/<name>.npz`; for `cifar10` also `cifar10_subset.npz`;
-2. the CNN Lab download cache, `<cache>/<name>.npz` (`downloads.cache_dir()`);
-3. a Keras download (only `mnist`, `fashion_mnist`, `cifar10`), kept in that cache.
-No TensorFlow is imported unless step 3 runs.
+Sources: built-ins and downloads (`builtins.py`), Keras-layout `.npz` files
+(`npz.py`), and uploaded zips of class folders (`uploads.py`). A dataset is uint8
+images (N, H, W, C) with integer labels, split into train and test, and how a new
+image is prepared to look like its images (`preprocess.Preprocessing`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
-import math
-import os
-import re
-import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from dashboard.data import limits
 from dashboard.data.budget import BUDGET
-from dashboard.data.byte_cache import ByteLRU
-from dashboard.data.limits import DataError, human_bytes
+from dashboard.data.limits import DataError
 from dashboard.data.preprocess import Preprocessing
 
-__all__ = ["DataError", "Dataset", "DatasetChoice", "dataset_choices", "load_builtin"]
+__all__ = ["DataError", "Dataset", "dataset_from_arrays", "hold_dataset"]
 
 
 @dataclass
@@ -84,8 +69,7 @@ class Dataset:
         return self.meta["fingerprint"]
 
 
-# --- what a user can pick ---------------------------------------------------------------
-
+# Class names of well-known datasets.
 DIGIT_NAMES = [str(d) for d in range(10)]
 FASHION_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                  "Sneaker", "Bag", "Ankle boot"]  # fmt: skip
@@ -98,60 +82,6 @@ KNOWN_CLASS_NAMES: dict[str, list[str]] = {
     "cifar10": CIFAR10_NAMES,
     "cifar10_subset": CIFAR10_NAMES,
 }
-# Other file names that stand for a dataset in $CNNLAB_DATA_DIR, tried in order.
-LOCAL_ALIASES: dict[str, tuple[str, ...]] = {"cifar10": ("cifar10", "cifar10_subset")}
-
-
-@dataclass(frozen=True)
-class DatasetChoice:
-    """One entry of the dataset selectbox."""
-
-    key: str  # what load_builtin() takes
-    title: str
-    blurb: str
-    offline: bool  # never needs the network
-    download_size: str = ""
-
-
-CHOICES: tuple[DatasetChoice, ...] = (
-    DatasetChoice("digits", "Digits 8×8", "scikit-learn's 1797 handwritten digits, tiny and fast", True),
-    DatasetChoice("digits28", "Digits 28×28", "the same digits upscaled to MNIST's size", True),
-    DatasetChoice("shapes", "Shapes", "circles, squares, triangles, stars and crosses anywhere in a colour image; you pick size, count and seed", True),
-    DatasetChoice("mnist", "MNIST", "70,000 handwritten digits, 28×28 grayscale", False, "11 MB"),
-    DatasetChoice("fashion_mnist", "Fashion-MNIST", "70,000 clothing photos in 10 classes, 28×28 grayscale", False, "30 MB"),
-    DatasetChoice("cifar10", "CIFAR-10", "60,000 colour photos in 10 classes, 32×32 RGB", False, "163 MB"),
-)  # fmt: skip
-DEFAULT_DATASET = "digits28"
-
-
-def dataset_choices() -> list[DatasetChoice]:
-    """The built-in and downloadable datasets, in the order a selectbox shows them."""
-    return list(CHOICES)
-
-
-def get_choice(key: str) -> DatasetChoice | None:
-    return next((c for c in CHOICES if c.key == key), None)
-
-
-def choice_label(key: str) -> str:
-    """Selectbox text: the title and whether loading it needs the network."""
-    choice = get_choice(key)
-    if choice is None:
-        return key
-    if choice.offline:
-        return f"{choice.title} (built in)"
-    if local_file(key) is not None:
-        return f"{choice.title} (on disk)"
-    return f"{choice.title} (download, {choice.download_size})"
-
-
-def needs_download(key: str) -> bool:
-    """True if loading `key` would go to the network (no local file or cached copy)."""
-    choice = get_choice(key)
-    return choice is not None and not choice.offline and local_file(key) is None
-
-
-# --- checks shared by every source ----------------------------------------------------------
 
 
 def check_class_counts(counts: dict[str, int], what: str) -> None:
@@ -287,251 +217,9 @@ def dataset_from_arrays(
     return Dataset(name, x_train, y_train, x_test, y_test, list(class_names), source, shareable)
 
 
-# --- .npz files ------------------------------------------------------------------------------
-
-
-def check_npz_headers(archive: zipfile.ZipFile, filename: str) -> int:
-    """Refuse an .npz by its arrays' headers, before any array is allocated: NumPy makes
-    an array of the declared shape first and fills it after, so a header that lies
-    about its shape, or arrays too large together, never reach np.load."""
-    total = 0
-    for info in archive.infolist():
-        if not info.filename.endswith(".npy"):
-            continue
-        with archive.open(info) as member:
-            try:
-                version = np.lib.format.read_magic(member)
-                read_header = (
-                    np.lib.format.read_array_header_1_0
-                    if version == (1, 0)
-                    else np.lib.format.read_array_header_2_0
-                )
-                shape, _, dtype = read_header(member)
-            except (ValueError, OSError, EOFError, SyntaxError):
-                raise DataError(
-                    f"'{filename}' has a damaged array '{info.filename}'; save the arrays "
-                    "again with numpy.savez and upload the new file."
-                ) from None
-        declared = math.prod(shape) * dtype.itemsize
-        if declared > info.file_size:
-            raise DataError(
-                f"'{filename}' is damaged: '{info.filename}' declares {human_bytes(declared)} "
-                f"but holds {human_bytes(info.file_size)}; save it again and upload the new file."
-            )
-        if info.filename == "class_names.npy" and math.prod(shape) > limits.MAX_CLASS_NAMES:
-            raise DataError(
-                f"'{filename}' names {math.prod(shape):,} classes; CNN Lab takes at most "
-                f"{limits.MAX_CLASS_NAMES:,}, so keep one name per class."
-            )
-        total += declared
-    if total > limits.MAX_DATASET_BYTES:
-        raise DataError(
-            f"'{filename}' holds {human_bytes(total)} of arrays; a dataset may take at most "
-            f"{human_bytes(limits.MAX_DATASET_BYTES)}, so keep fewer or smaller images."
-        )
-    return total
-
-
-def read_npz(file: Path | io.BytesIO, name: str, source: str, *, shareable: bool) -> Dataset:
-    """A Dataset from an .npz in Keras layout; refuses pickles and oversized members."""
-    try:
-        with zipfile.ZipFile(file) as archive:
-            size = file.getbuffer().nbytes if isinstance(file, io.BytesIO) else file.stat().st_size
-            limits.check_archive(
-                archive.infolist(),
-                f"{name}.npz",
-                limits.MAX_NPZ_COMPRESSION_RATIO,
-                archive_bytes=size,
-                max_member_bytes=limits.MAX_DATASET_BYTES,
-            )
-            declared = check_npz_headers(archive, f"{name}.npz")
-        if isinstance(file, io.BytesIO):
-            file.seek(0)
-        # The arrays as loaded, and the checked copies dataset_from_arrays may make.
-        with (
-            BUDGET.reserve(2 * declared, f"Reading '{name}.npz'", NPZ_FIX),
-            np.load(file, allow_pickle=False) as npz,
-        ):
-            arrays = {key: npz[key] for key in npz.files}
-            return dataset_from_arrays(name, arrays, source, shareable=shareable)
-    except zipfile.BadZipFile:
-        raise DataError(
-            f"'{name}.npz' is not an .npz file; save the arrays with numpy.savez or savez_compressed."
-        ) from None
-    except ValueError as exc:
-        if isinstance(exc, DataError):
-            raise
-        # np.load raises ValueError for object arrays (which need pickle) and broken members.
-        raise DataError(
-            f"'{name}.npz' could not be read ({exc}); save plain numeric arrays and a string "
-            "array of class names with numpy.savez."
-        ) from None
-    except (OSError, EOFError) as exc:
-        raise DataError(f"'{name}.npz' is damaged ({exc}); save it again and retry.") from None
-
-
-NPZ_FIX = "save fewer or smaller images in it"
-
-
-def load_npz_bytes(data: bytes, filename: str) -> Dataset:
-    """An uploaded .npz (Keras layout). It stays in the uploader's session: shareable=False."""
-    limits.check_upload_size(len(data), filename)
-    name = Path(filename).stem or "upload"
-    dataset = read_npz(io.BytesIO(data), name, f"your upload '{filename}'", shareable=False)
-    dataset.meta.update(upload=filename)
-    return hold_dataset(dataset, f"Keeping '{filename}'", NPZ_FIX)
-
-
-_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-
-
-def data_dir() -> Path | None:
-    """The folder named by $CNNLAB_DATA_DIR, if it is set."""
-    value = os.environ.get("CNNLAB_DATA_DIR")
-    return Path(value).expanduser() if value else None
-
-
-def local_file(name: str) -> Path | None:
-    """The file load_builtin(name) would read instead of downloading, if any."""
-    from dashboard.data.downloads import cached_path
-
-    if not _SAFE_NAME.fullmatch(name):  # a name, never a path into another folder
-        return None
-    folder = data_dir()
-    if folder is not None:
-        for stem in LOCAL_ALIASES.get(name, (name,)):
-            path = folder / f"{stem}.npz"
-            if path.is_file():
-                return path
-    cached = cached_path(name)
-    return cached if cached.is_file() else None
-
-
-# --- built-ins -------------------------------------------------------------------------------
-
-
-def load_digits(size: int = 8) -> Dataset:
-    """scikit-learn's bundled 8×8 handwritten digits, optionally upscaled (e.g. to 28×28)."""
-    from sklearn.datasets import load_digits as sk_digits
-
-    bunch = sk_digits()
-    # Values are 0..16; scale to the full uint8 range like any image.
-    images = np.round(bunch.images * (255 / 16)).astype(np.uint8)
-    if size != 8:
-        from PIL import Image
-
-        images = np.stack(
-            [
-                np.asarray(Image.fromarray(img).resize((size, size), Image.BILINEAR))
-                for img in images
-            ]
-        )
-    images = images[..., None]
-    labels = bunch.target.astype(np.int64)
-    # A fixed, stratified-enough split: every fifth image is test data.
-    test = np.arange(len(labels)) % 5 == 0
-    return Dataset.from_split(
-        images,
-        labels,
-        test,
-        name="digits" if size == 8 else f"digits{size}",
-        class_names=list(DIGIT_NAMES),
-        source=f"scikit-learn's bundled handwritten digits (1797 images, 8×8, shown at {size}×{size})",
-    )
-
-
-SHAPES_DEFAULTS = {"size": 32, "count": 2000, "seed": 0}
-
-
-def load_shapes(size: int = 32, count: int = 2000, seed: int = 0) -> Dataset:
-    """Synthetic RGB shapes at random places (see dashboard/data/shapes.py); 20 % test, per class."""
-    from dashboard.data.shapes import SHAPE_NAMES, draw_shapes
-
-    if size not in limits.SHAPES_SIZES:
-        raise DataError(
-            f"Shapes come in sizes {', '.join(map(str, limits.SHAPES_SIZES))}; pick one."
-        )
-    if not limits.SHAPES_MIN_COUNT <= count <= limits.SHAPES_MAX_COUNT:
-        raise DataError(
-            f"Pick between {limits.SHAPES_MIN_COUNT} and {limits.SHAPES_MAX_COUNT:,} shapes."
-        )
-    if count * size * size * 3 > limits.MAX_DATASET_BYTES:
-        most = limits.MAX_DATASET_BYTES // (size * size * 3)
-        raise DataError(
-            f"{count:,} shapes of {size}×{size} would take {limits.human_bytes(count * size * size * 3)}; "
-            f"pick at most {most:,} at this size, or a smaller size."
-        )
-    # The images, their train/test copy, and a batch of float32 blending arrays.
-    peak = 2 * count * size * size * 3 + 256 * size * size * 16
-    with BUDGET.reserve(peak, "Drawing the shapes", "pick fewer shapes or a smaller size"):
-        images, labels, boxes = draw_shapes(count, size, seed)
-        test = stratified_split(labels, 0.2, seed)
-        return Dataset.from_split(
-            images,
-            labels,
-            test,
-            name=f"shapes{size}",
-            class_names=list(SHAPE_NAMES),
-            source=f"shapes drawn by CNN Lab: {count:,} images of {size}×{size} RGB, seed {seed}",
-            # Where each object is (x0, y0, x1, y1), to check that Grad-CAM looks at it.
-            meta={"boxes_train": boxes[~test], "boxes_test": boxes[test]},
-        )
-
-
-def _load_local_or_download(name: str) -> Dataset:
-    from dashboard.data import downloads
-
-    path = local_file(name)
-    if path is not None:
-        where = (
-            "the CNN Lab download cache" if path == downloads.cached_path(name) else "a local file"
-        )
-        return read_npz(path, name, f"{where}: {path}", shareable=True)
-    if name not in downloads.KERAS_SOURCES:
-        raise KeyError(f"No dataset named '{name}'.")
-    title = get_choice(name).title if get_choice(name) else name
-    arrays = downloads.download(name, title)
-    dataset = dataset_from_arrays(name, arrays, f"{title}, downloaded by Keras")
-    downloads.save_to_cache(name, {**arrays, "class_names": np.array(dataset.class_names)})
-    return dataset
-
-
 def dataset_bytes(dataset: Dataset) -> int:
     """The bytes of a dataset's four arrays."""
     return sum(a.nbytes for a in (dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test))
-
-
-# Built-in datasets shared by every session, bounded by the bytes they hold
-# (CNNLAB_DATASET_CACHE_MB): MNIST is 55 MB, CIFAR-10 184 MB, a large shapes set 500 MB.
-_DATASETS: ByteLRU[Dataset] = ByteLRU(
-    int(os.environ.get("CNNLAB_DATASET_CACHE_MB", "512")) * limits.MB, dataset_bytes
-)
-
-
-def _load_cached(name: str, options: tuple, data_folder: str, cache_folder: str) -> Dataset:
-    # data_folder and cache_folder are part of the key only: a changed environment is a new entry.
-    key = (name, options, data_folder, cache_folder)
-    dataset = _DATASETS.get(key)
-    if dataset is None:
-        dataset = _load_uncached(name, dict(options))
-        _DATASETS.put(key, dataset)
-    return dataset
-
-
-def _load_uncached(name: str, opts: dict) -> Dataset:
-    if name == "digits":
-        dataset = load_digits(8)
-    elif name == "digits28":
-        dataset = load_digits(28)
-    elif name == "shapes":
-        dataset = load_shapes(**opts)
-    else:
-        dataset = _load_local_or_download(name)
-    dataset.meta.update(choice=name, options=opts)
-    # Shared by every session: make accidental in-place edits fail loudly.
-    for array in (dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test):
-        array.flags.writeable = False
-    return hold_dataset(dataset, f"Keeping {name}", "pick a smaller dataset or fewer shapes")
 
 
 def hold_dataset(dataset: Dataset, what: str, fix: str) -> Dataset:
@@ -539,22 +227,3 @@ def hold_dataset(dataset: Dataset, what: str, fix: str) -> Dataset:
     (BudgetError, a DataError, when they do not fit)."""
     BUDGET.hold_for(dataset, dataset_bytes(dataset), what, fix)
     return dataset
-
-
-def load_builtin(name: str, **options: Any) -> Dataset:
-    """A dataset by name, cached for the whole process (the same for every session).
-
-    Names: 'digits', 'digits28', 'shapes' (options size, count, seed), 'mnist',
-    'fashion_mnist', 'cifar10', or any '<name>' with '<name>.npz' in $CNNLAB_DATA_DIR.
-    See the module docstring for the lookup order. Raises DataError (DownloadError when
-    the network is missing) with a sentence for the user, KeyError for unknown names.
-    """
-    from dashboard.data.downloads import cache_dir
-
-    if name == "shapes":
-        options = {**SHAPES_DEFAULTS, **options}  # one cache entry however they are spelled
-    elif options:
-        raise TypeError(f"'{name}' takes no options (got {sorted(options)}).")
-    return _load_cached(
-        name, tuple(sorted(options.items())), str(data_dir() or ""), str(cache_dir())
-    )

@@ -20,15 +20,10 @@ import numpy as np
 
 from dashboard.data import limits
 from dashboard.data.budget import BUDGET
-from dashboard.data.datasets import (
-    Dataset,
-    check_class_counts,
-    hold_dataset,
-    load_npz_bytes,
-    stratified_split,
-)
+from dashboard.data.datasets import Dataset, check_class_counts, hold_dataset, stratified_split
 from dashboard.data.images import ImageError
 from dashboard.data.limits import DataError
+from dashboard.data.npz import load_npz_bytes
 from dashboard.data.preprocess import FIT_MODES, UPLOAD_DEFAULT, Preprocessing, decode_for_model
 
 COLOR_MODES = ("rgb", "grayscale")

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from dashboard.data.datasets import Dataset, load_builtin
+from dashboard.data.builtins import load_builtin
+from dashboard.data.datasets import Dataset
 from dashboard.insight.prediction import PREDICT_BATCH, predict
 from dashboard.model.presets import load_preset
 from dashboard.model.spec import ModelSpec, shape_text

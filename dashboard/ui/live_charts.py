@@ -9,7 +9,7 @@ and keeps the user's zoom and hover across updates.
 
 It also spares the page a full rerun at each epoch's end, which cost the browser
 ~0.4 s of CPU early in the next epoch. Once the run ends, the page shows the
-interactive Plotly charts (charts.batch_curve_figure, charts.epoch_curves_figure).
+interactive Plotly charts (run_charts.batch_curve_figure, run_charts.epoch_curves_figure).
 """
 
 from __future__ import annotations
@@ -22,13 +22,8 @@ import numpy as np
 import streamlit as st
 
 from dashboard.training.run_compare import metric_text
-from dashboard.ui.charts import (
-    METRIC_TITLES,
-    TRAIN_COLOR,
-    VAL_COLOR,
-    BatchColumns,
-    batch_series,
-)
+from dashboard.ui.batch_series import BatchColumns, batch_series
+from dashboard.ui.run_charts import METRIC_TITLES, TRAIN_COLOR, VAL_COLOR
 
 MAX_POINTS = 1000  # about one per pixel of a wide chart
 BATCH_HEIGHT_PX, EPOCH_HEIGHT_PX = 300, 260
@@ -81,7 +76,7 @@ def batch_panel(
 ) -> dict[str, Any]:
     """The per-batch curve: each batch's value and its moving average, with a one-line
     summary that is also the canvas's accessible name. `columns` keeps the batches
-    converted for the last redraw (see charts.BatchColumns)."""
+    converted for the last redraw (see batch_series.BatchColumns)."""
     series = batch_series(batches, metric, MAX_POINTS, columns)
     name = METRIC_TITLES.get(metric, metric).lower()
     average = f"average of {series.window} batches"
@@ -113,7 +108,7 @@ def batch_panel(
 
 
 def epoch_panel(history: list[dict[str, float]], metric: str) -> dict[str, Any]:
-    """Training against validation `metric` per epoch, as charts.epoch_curves_figure
+    """Training against validation `metric` per epoch, as run_charts.epoch_curves_figure
     draws it once the run ends."""
     title = METRIC_TITLES.get(metric, metric)
     lines, latest = [], []

@@ -10,14 +10,16 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from dashboard.data.datasets import DEFAULT_DATASET, Dataset, load_builtin
+from dashboard.data.builtins import DEFAULT_DATASET, load_builtin
+from dashboard.data.datasets import Dataset
 from dashboard.data.limits import MAX_UPLOADS_PER_SESSION
 from dashboard.insight.evaluation import Evaluation, evaluate_run
 from dashboard.model.presets import load_preset
 from dashboard.model.spec import ModelSpec
 from dashboard.training import Run, RunView, TrainSettings, collect_garbage_if_idle
 from dashboard.ui import live_progress, sessions
-from dashboard.ui.charts import BatchColumns, confusion_cell_from_selection
+from dashboard.ui.batch_series import BatchColumns
+from dashboard.ui.evaluation_charts import confusion_cell_from_selection
 
 if TYPE_CHECKING:
     from dashboard.insight.models import Classifier

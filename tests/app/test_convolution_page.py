@@ -15,7 +15,7 @@ from conftest import shown_image_captions
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from dashboard.data.datasets import load_digits
+from dashboard.data.builtins import load_digits
 from dashboard.explore import conv_images
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,7 +14,7 @@ import pytest
 from conftest import shown_image_captions
 from streamlit.testing.v1 import AppTest
 
-from dashboard.data.datasets import load_builtin
+from dashboard.data.builtins import load_builtin
 from dashboard.data.preprocess import to_model_input
 from dashboard.insight.evaluation import evaluate_run
 from dashboard.model.presets import load_preset

@@ -19,8 +19,10 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.data import budget, limits
 from dashboard.data.budget import BudgetError, MemoryBudget
+from dashboard.data.builtins import load_builtin
 from dashboard.data.byte_cache import ByteLRU
-from dashboard.data.datasets import DataError, load_builtin, load_npz_bytes
+from dashboard.data.datasets import DataError
+from dashboard.data.npz import load_npz_bytes
 from dashboard.data.uploads import UploadOptions, load_upload
 from dashboard.insight.inference import prepare_many
 from dashboard.insight.models import ModelFileError, load_model_file

@@ -21,7 +21,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import training
 from dashboard.compat import streamlit_cleanup
-from dashboard.data.datasets import load_builtin
+from dashboard.data.builtins import load_builtin
 from dashboard.model.presets import load_preset
 from dashboard.training import TrainSettings
 

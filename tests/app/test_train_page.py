@@ -20,7 +20,7 @@ from conftest import reload_tab
 from streamlit.testing.v1 import AppTest
 
 from dashboard import training
-from dashboard.data.datasets import DEFAULT_DATASET, load_builtin
+from dashboard.data.builtins import DEFAULT_DATASET, load_builtin
 from dashboard.data.preprocess import to_model_input
 from dashboard.model.presets import load_preset
 from dashboard.training import Run, TrainSettings, run_compare

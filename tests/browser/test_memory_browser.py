@@ -45,7 +45,7 @@ def test_finished_run_leaves_no_traced_step_behind():
     keep every run's train-step graph alive (the server grew ~12 MB per run)."""
     from tensorflow.python.framework import ops
 
-    from dashboard.data.datasets import load_builtin
+    from dashboard.data.builtins import load_builtin
     from dashboard.model.presets import load_preset
     from dashboard.training import TrainSettings, start_run
 

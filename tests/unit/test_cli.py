@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dashboard.data.datasets import load_digits
+from dashboard.data.builtins import load_digits
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,16 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dashboard.data import datasets, limits
-from dashboard.data.datasets import (
-    CIFAR10_NAMES,
-    DataError,
-    choice_label,
-    dataset_choices,
-    load_builtin,
-    load_npz_bytes,
-    needs_download,
-)
+from dashboard.data import builtins, limits
+from dashboard.data.builtins import choice_label, dataset_choices, load_builtin, needs_download
+from dashboard.data.datasets import CIFAR10_NAMES, DataError
+from dashboard.data.npz import load_npz_bytes
 from dashboard.data.shapes import SHAPE_NAMES
 
 
@@ -77,16 +71,16 @@ def test_shapes_loads_with_the_size_and_count_asked_for():
 
 
 def test_shapes_is_reproducible_for_a_seed_and_differs_across_seeds():
-    a = datasets.load_shapes(size=32, count=200, seed=7)
-    b = datasets.load_shapes(size=32, count=200, seed=7)
-    c = datasets.load_shapes(size=32, count=200, seed=8)
+    a = builtins.load_shapes(size=32, count=200, seed=7)
+    b = builtins.load_shapes(size=32, count=200, seed=7)
+    c = builtins.load_shapes(size=32, count=200, seed=8)
     assert np.array_equal(a.x_train, b.x_train) and np.array_equal(a.y_test, b.y_test)
     assert a.fingerprint() == b.fingerprint()
     assert a.fingerprint() != c.fingerprint()
 
 
 def test_shapes_objects_move_around_and_their_boxes_hold_them():
-    dataset = datasets.load_shapes(size=32, count=500, seed=0)
+    dataset = builtins.load_shapes(size=32, count=500, seed=0)
     boxes = dataset.meta["boxes_train"]
     centres = (boxes[:, :2] + boxes[:, 2:]) / 2
     # Objects sit everywhere, not in one place: a model has to find them.

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.data.datasets import load_builtin
+from dashboard.data.builtins import load_builtin
 from dashboard.model.presets import load_preset
 from dashboard.training import (
     ResultCache,

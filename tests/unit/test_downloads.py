@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from dashboard.data import downloads
-from dashboard.data.datasets import FASHION_NAMES, load_builtin
+from dashboard.data.builtins import load_builtin
+from dashboard.data.datasets import FASHION_NAMES
 from dashboard.data.downloads import DownloadError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,7 +103,7 @@ import json, socket, sys
 def blocked(*a, **k):
     raise OSError("network blocked by the test")
 socket.socket.connect = blocked
-from dashboard.data.datasets import load_builtin
+from dashboard.data.builtins import load_builtin
 d = load_builtin("fashion_mnist")
 print(json.dumps({"source": d.source, "shape": d.x_train.shape, "test": len(d.x_test),
                   "names": d.class_names, "tf": "tensorflow" in sys.modules}))

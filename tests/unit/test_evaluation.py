@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from sklearn import metrics
 
-from dashboard.data.datasets import Dataset, load_builtin
+from dashboard.data.builtins import load_builtin
+from dashboard.data.datasets import Dataset
 from dashboard.data.images import for_display
 from dashboard.data.preprocess import to_model_input
 from dashboard.insight.evaluation import (
@@ -32,7 +33,7 @@ from dashboard.insight.evaluation import (
 from dashboard.insight.prediction import predict, probabilities_from_output
 from dashboard.model.presets import load_preset
 from dashboard.training import Run
-from dashboard.ui import charts
+from dashboard.ui import evaluation_charts
 
 # --- hand-computed ------------------------------------------------------------------------
 
@@ -162,7 +163,7 @@ def test_for_display_enlarges_small_images_with_sharp_pixels():
 
 def test_confusion_chart_shows_counts_and_has_one_click_target_per_cell():
     cm = np.array([[5, 1, 0], [0, 7, 2], [3, 0, 4]])
-    fig = charts.confusion_matrix_chart(cm, ["cat", "dog", "fox"])
+    fig = evaluation_charts.confusion_figure(cm, ["cat", "dog", "fox"])
     heatmap, targets = fig.data
     assert heatmap.type == "heatmap"
     assert np.asarray(heatmap.z).tolist() == cm.tolist()
@@ -174,7 +175,7 @@ def test_confusion_chart_shows_counts_and_has_one_click_target_per_cell():
     assert targets.customdata[5].tolist() == [1, 2, 2]
     assert fig.layout.coloraxis.cmax == 6  # twice the largest mistake (3)
     assert not fig.layout.shapes
-    outlined = charts.confusion_matrix_chart(cm, ["cat", "dog", "fox"], highlight=(1, 2))
+    outlined = evaluation_charts.confusion_figure(cm, ["cat", "dog", "fox"], highlight=(1, 2))
     (box,) = outlined.layout.shapes
     # Column 2 ('fox' predicted), row 1 ('dog' true) on the category axes.
     assert (box.x0, box.x1, box.y0, box.y1) == (1.5, 2.5, 0.5, 1.5)
@@ -182,21 +183,23 @@ def test_confusion_chart_shows_counts_and_has_one_click_target_per_cell():
 
 def test_confusion_cell_from_selection():
     click = {"points": [{"curve_number": 1, "point_index": 5, "x": "fox", "y": "dog"}]}
-    assert charts.confusion_cell_from_selection(click, 3) == (1, 2)
-    assert charts.confusion_cell_from_selection({"points": []}, 3) is None
-    assert charts.confusion_cell_from_selection(None, 3) is None
+    assert evaluation_charts.confusion_cell_from_selection(click, 3) == (1, 2)
+    assert evaluation_charts.confusion_cell_from_selection({"points": []}, 3) is None
+    assert evaluation_charts.confusion_cell_from_selection(None, 3) is None
     # A click that landed on the heatmap trace itself carries no cell we trust.
     assert (
-        charts.confusion_cell_from_selection({"points": [{"curve_number": 0, "point_index": 2}]}, 3)
+        evaluation_charts.confusion_cell_from_selection(
+            {"points": [{"curve_number": 0, "point_index": 2}]}, 3
+        )
         is None
     )
 
 
 def test_class_scores_and_comparison_charts():
     scores = per_class_scores(np.array([[1, 1], [0, 2]]), ["0", "1"])
-    fig = charts.class_scores_chart(scores)
+    fig = evaluation_charts.class_scores_figure(scores)
     assert {trace.name for trace in fig.data} == {"precision", "recall", "F1"}
-    fig = charts.cnn_vs_dense_chart(
+    fig = evaluation_charts.cnn_vs_dense_figure(
         ["0", "1"], np.array([1.0, 0.9]), np.array([0.5, 0.4]), "CNN", "Dense"
     )
     assert [trace.name for trace in fig.data] == ["CNN", "Dense"]

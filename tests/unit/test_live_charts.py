@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from dashboard.ui import charts, live_charts
+from dashboard.ui import batch_series, live_charts, run_charts
 
 
 def batches(values, metric="loss"):
@@ -16,7 +16,7 @@ def batches(values, metric="loss"):
 
 
 def test_series_is_each_batchs_value_and_a_trailing_average():
-    series = charts.batch_series(batches([4, 2, 6, 0] * 25))
+    series = batch_series.batch_series(batches([4, 2, 6, 0] * 25))
     assert series.window == 10  # a tenth of the batches, at most 50
     assert series.steps.tolist() == list(range(1, 101))
     assert series.values[:4].tolist() == [4, 2, 6, 0]
@@ -26,7 +26,7 @@ def test_series_is_each_batchs_value_and_a_trailing_average():
 
 def test_a_long_run_is_thinned_but_averaged_over_every_batch_and_keeps_the_latest():
     values = np.arange(2500, dtype=float)
-    series = charts.batch_series(batches(values), max_points=1000)
+    series = batch_series.batch_series(batches(values), max_points=1000)
     assert len(series.steps) <= 1001
     assert series.steps[-1] == 2500  # the latest batch is always drawn
     assert series.window == 50
@@ -47,13 +47,13 @@ class Unreadable(dict):
 
 def test_kept_columns_convert_only_the_new_batches_and_give_the_same_curve():
     log = batches(np.linspace(2.3, 0.1, 700))
-    columns = charts.BatchColumns("loss")
-    charts.batch_series(log[:400], columns=columns)
+    columns = batch_series.BatchColumns("loss")
+    batch_series.batch_series(log[:400], columns=columns)
     # The next redraw: the first 399 batches are not read again (the 400th, the
     # same object as before, tells that it is the same run's list).
     seen = [Unreadable(b) for b in log[:399]] + log[399:]
-    kept = charts.batch_series(seen, max_points=100, columns=columns)
-    fresh = charts.batch_series(log, max_points=100)
+    kept = batch_series.batch_series(seen, max_points=100, columns=columns)
+    fresh = batch_series.batch_series(log, max_points=100)
     assert kept.steps.tolist() == fresh.steps.tolist()
     assert kept.values.tolist() == fresh.values.tolist()
     assert kept.average.tolist() == pytest.approx(fresh.average.tolist())
@@ -61,14 +61,14 @@ def test_kept_columns_convert_only_the_new_batches_and_give_the_same_curve():
 
 
 def test_kept_columns_start_again_for_another_list_of_batches():
-    columns = charts.BatchColumns("loss")
-    charts.batch_series(batches([5, 5, 5, 5]), columns=columns)
+    columns = batch_series.BatchColumns("loss")
+    batch_series.batch_series(batches([5, 5, 5, 5]), columns=columns)
     # A mirrored run that trains anew: its own batches, as many or fewer, same steps.
     for values in ([1, 2, 3, 4, 6], [1, 2]):
-        series = charts.batch_series(batches(values), columns=columns)
+        series = batch_series.batch_series(batches(values), columns=columns)
         assert series.values.tolist() == values
     with pytest.raises(ValueError, match="accuracy"):
-        charts.batch_series(batches([1]), "accuracy", columns=columns)
+        batch_series.batch_series(batches([1]), "accuracy", columns=columns)
 
 
 def test_values_sent_to_the_canvas_keep_five_digits_and_stay_valid_json():
@@ -80,7 +80,7 @@ def test_values_sent_to_the_canvas_keep_five_digits_and_stay_valid_json():
 
 def test_the_plotly_chart_and_the_live_canvas_draw_the_same_series():
     log = batches(np.linspace(2.3, 0.1, 300))
-    figure = charts.batch_curve_figure(log)
+    figure = run_charts.batch_curve_figure(log)
     data = live_charts.batch_panel(log)
     each, average = data["series"]
     assert list(figure.data[0].x) == data["x"]
@@ -125,7 +125,7 @@ HISTORY = [
 
 
 def test_the_epoch_canvases_draw_what_the_plotly_chart_draws_once_the_run_ends():
-    figure = charts.epoch_curves_figure(HISTORY)
+    figure = run_charts.epoch_curves_figure(HISTORY)
     for metric, traces in (("loss", figure.data[:2]), ("accuracy", figure.data[2:])):
         panel = live_charts.epoch_panel(HISTORY, metric)
         assert panel["x"] == [1, 2] == list(traces[0].x)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from dashboard.data.datasets import Dataset, load_builtin
+from dashboard.data.builtins import load_builtin
+from dashboard.data.datasets import Dataset
 from dashboard.data.preview import GAP, class_strips
-from dashboard.ui.charts import class_counts_chart
+from dashboard.ui.model_charts import class_counts_figure
 
 
 def test_strips_show_samples_of_each_class_upscaled_crisply():
@@ -35,7 +36,7 @@ def test_strips_keep_colour_and_stop_at_max_classes():
 
 
 def test_counts_chart_stacks_train_and_test_per_class():
-    fig = class_counts_chart(["cat", "dog"], [8, 6], [2, 1])
+    fig = class_counts_figure(["cat", "dog"], [8, 6], [2, 1])
     assert [t.name for t in fig.data] == ["train", "test"]
     assert list(fig.data[0].x) == ["cat", "dog"] and list(fig.data[0].y) == [8, 6]
     assert list(fig.data[1].y) == [2, 1]

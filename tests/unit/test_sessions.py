@@ -6,7 +6,7 @@ import dataclasses
 import time
 
 from dashboard import training
-from dashboard.data.datasets import load_builtin
+from dashboard.data.builtins import load_builtin
 from dashboard.model.presets import load_preset
 from dashboard.training import TrainSettings
 from dashboard.ui import sessions

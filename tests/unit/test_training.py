@@ -13,7 +13,8 @@ from session_driver import rss_mb, rss_supported
 
 from dashboard import training
 from dashboard.compat.tf_host_tensor import host_tensor
-from dashboard.data.datasets import Dataset, load_builtin
+from dashboard.data.builtins import load_builtin
+from dashboard.data.datasets import Dataset
 from dashboard.model.presets import load_preset
 from dashboard.model.spec import LayerSpec, ModelSpec, SpecError
 from dashboard.training import ResultCache, TrainingQueue, TrainSettings, start_run, trainer

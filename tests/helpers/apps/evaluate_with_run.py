@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard.data.datasets import load_builtin
+from dashboard.data.builtins import load_builtin
 from dashboard.data.preprocess import to_model_input
 from dashboard.model.presets import load_preset
 from dashboard.training import Run
