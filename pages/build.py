@@ -18,6 +18,7 @@ from dashboard.training.admission import training_bytes, training_refusal
 from dashboard.ui import state
 from dashboard.ui.model_charts import network_figure
 from dashboard.ui.navigation import start_page
+from dashboard.ui.notices import show_notice
 
 start_page()
 
@@ -161,9 +162,7 @@ with st.sidebar:
 # --- main area: everything below reflects this run's widget values ---------------
 analysis = spec.analyze(batch_size)
 st.title("Build a CNN")
-note = state.pop_spec_message()
-if note:
-    st.success(note)
+show_notice("build")
 if spec.description:
     st.caption(spec.description)
 

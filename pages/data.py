@@ -19,6 +19,7 @@ from dashboard.ui import state
 from dashboard.ui.inline_images import grid_html
 from dashboard.ui.model_charts import class_counts_figure
 from dashboard.ui.navigation import start_page
+from dashboard.ui.notices import set_notice, show_notice
 
 start_page()
 
@@ -57,7 +58,7 @@ def use_dataset(key: str, options: dict, busy: str) -> None:
             else:
                 dataset = load_builtin(key, **options)
     except DataError as exc:
-        state.set_notice("pick", "error", str(exc))
+        set_notice("pick", "error", str(exc))
     else:
         state.set_dataset(dataset)
 
@@ -70,23 +71,16 @@ def use_upload(upload, options: UploadOptions) -> None:
         with st.spinner(f"Reading {upload.name}…"):
             dataset = load_upload(upload.getvalue(), upload.name, options)
     except DataError as exc:
-        state.set_notice("upload", "error", str(exc))
+        set_notice("upload", "error", str(exc))
     else:
         state.add_upload(dataset)
         state.set_dataset(dataset)
-        state.set_notice(
+        set_notice(
             "upload",
             "success",
             f"Loaded '{upload.name}': {dataset.num_classes} classes, "
             f"{len(dataset.x_train) + len(dataset.x_test):,} images.",
         )
-
-
-def show_notice(where: str) -> None:
-    notice = state.pop_notice(where)
-    if notice is not None:
-        kind, text = notice
-        {"error": st.error, "warning": st.warning, "success": st.success}[kind](text)
 
 
 pick_tab, upload_tab = st.tabs(["Pick a dataset", "Upload your own"])

@@ -21,6 +21,7 @@ from dashboard.training import run_compare
 from dashboard.ui import evaluation_charts, state
 from dashboard.ui.inline_images import grid_html
 from dashboard.ui.navigation import start_page
+from dashboard.ui.notices import set_notice, show_notice
 
 start_page()
 
@@ -164,7 +165,7 @@ def start_baseline(cnn_run) -> None:
     try:
         state.add_run(start_baseline_run(cnn_run))
     except (EvaluationError, SpecError) as exc:
-        state.set_notice("evaluate", "error", f"The baseline could not start: {exc}")
+        set_notice("evaluate", "error", f"The baseline could not start: {exc}")
 
 
 @st.fragment(run_every="2s")
@@ -201,9 +202,7 @@ if not partners:
         f"compare with yet. To make one, {how} with the same settings as this run ({settings}), "
         "then come back here."
     )
-    notice = state.pop_notice("evaluate")
-    if notice:
-        getattr(st, notice[0])(notice[1])
+    show_notice("evaluate")
     pending = pending_partner(run, all_runs)
     if pending is not None:
         st.info(

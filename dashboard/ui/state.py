@@ -50,7 +50,6 @@ def set_batch_size(batch_size: int) -> None:
 LAYER_VERSION_KEY = "layer_widget_version"
 SPEC_UPLOAD_KEY = "applied_spec_upload"
 SPEC_LINK_KEY = "applied_spec_link"
-SPEC_MESSAGE_KEY = "spec_message"
 
 
 def layer_widget_version() -> int:
@@ -61,7 +60,8 @@ def replace_spec(spec: ModelSpec, message: str | None = None) -> None:
     """Swap in a whole new spec (preset, upload, link) and reset the layer widgets."""
     set_spec(spec)
     bump_layer_widgets()
-    st.session_state[SPEC_MESSAGE_KEY] = message
+    if message:
+        set_notice("build", "success", message)
 
 
 SELECTED_LAYER_KEY = "selected_layer"
@@ -91,11 +91,6 @@ def sync_layer_settings(spec: ModelSpec) -> None:
 
 def bump_layer_widgets() -> None:
     st.session_state[LAYER_VERSION_KEY] = layer_widget_version() + 1
-
-
-def pop_spec_message() -> str | None:
-    """A one-time note about the last spec swap (e.g. 'Loaded preset lenet5')."""
-    return st.session_state.pop(SPEC_MESSAGE_KEY, None)
 
 
 def spec_source_is_new(key: str, source_id: str) -> bool:
@@ -152,9 +147,7 @@ NOTICE_KEY = "page_notice"
 
 
 def set_notice(where: str, kind: str, text: str) -> None:
-    """A message for a page's next run, shown at the place `where` (e.g. the Data page's
-    'pick' or 'upload' button); kind is 'error', 'warning' or 'success'. Button
-    callbacks set it, since they cannot draw on the page themselves."""
+    """A message for a page's next run at the place `where` (see ui.notices)."""
     st.session_state[NOTICE_KEY] = (where, kind, text)
 
 
