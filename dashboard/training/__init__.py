@@ -7,6 +7,14 @@ The names pages use are re-exported here: `from dashboard import training` then
 """
 
 from dashboard.training.keras_setup import compile_model
+from dashboard.training.live_runs import (
+    CACHE,
+    QUEUE,
+    active_run_count,
+    collect_garbage_if_idle,
+    stop_all,
+    warm_up,
+)
 from dashboard.training.pool import CachedResult, ResultCache, TrainingQueue
 from dashboard.training.run import (
     ACTIVE_STATUSES,
@@ -17,16 +25,7 @@ from dashboard.training.run import (
     devices_text,
 )
 from dashboard.training.settings import LR_SCHEDULES, OPTIMIZERS, TrainSettings, make_optimizer
-from dashboard.training.trainer import (
-    CACHE,
-    QUEUE,
-    active_run_count,
-    collect_garbage_if_idle,
-    fit_spec_to_dataset,
-    start_run,
-    stop_all,
-    warm_up,
-)
+from dashboard.training.start import fit_spec_to_dataset, start_run
 
 __all__ = [
     "ACTIVE_STATUSES",

@@ -1,5 +1,5 @@
-"""Starting runs and the Trainer thread that fills them: reuse an identical result,
-follow an identical run, or wait for a slot and memory and train.
+"""The Trainer thread that fills a Run: reuse an identical result, follow an identical
+run, or wait for a slot and memory and train (runs start in start.py).
 
 The Trainer makes no Streamlit calls: it writes metrics into its Run under the Run's
 lock, and pages draw from `run.view()` snapshots. Stop sets an Event that the Keras
@@ -9,17 +9,12 @@ imported inside functions only.
 
 from __future__ import annotations
 
-import atexit
-import gc
 import logging
-import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from dashboard.compat.tf_gradients import release_traced_gradients
 from dashboard.data.datasets import Dataset
-from dashboard.model.spec import ModelSpec, SpecError, shape_text
-from dashboard.training.admission import run_refusal
+from dashboard.training import live_runs
 from dashboard.training.callbacks import live_metrics_class
 from dashboard.training.keras_setup import (
     build,
@@ -29,7 +24,7 @@ from dashboard.training.keras_setup import (
 )
 from dashboard.training.pipeline import prepare_data
 from dashboard.training.pool import CachedResult, ResultCache, TrainingQueue, run_fingerprint
-from dashboard.training.run import Run, RunStatus, new_run_id
+from dashboard.training.run import Run, RunStatus
 from dashboard.training.settings import TrainSettings
 
 if TYPE_CHECKING:
@@ -37,161 +32,8 @@ if TYPE_CHECKING:
 
 _LOG = logging.getLogger(__name__)
 
-# Process-wide: one queue and one cache for every browser session.
-QUEUE = TrainingQueue()
-CACHE = ResultCache()
-# Runs that are training right now, by fingerprint: an identical request follows one.
-_LEADERS: dict[str, Run] = {}
-_LEADERS_LOCK = threading.Lock()
-_LIVE: set[Run] = set()  # every queued or training run, for gc decisions
-_LIVE_LOCK = threading.Lock()
 
-
-def live_runs_of(owner: str | None) -> int:
-    """Runs queued or training that this browser session started (0 for no owner)."""
-    if owner is None:
-        return 0
-    with _LIVE_LOCK:
-        return sum(1 for run in _LIVE if run.owner == owner)
-
-
-def fit_spec_to_dataset(spec: ModelSpec, dataset: Dataset) -> tuple[ModelSpec, list[str]]:
-    """The spec with its input shape and class count set to the dataset's, and what changed.
-
-    Raises SpecError (one sentence) when the layers cannot take the dataset's images.
-    """
-    notes = []
-    fitted = ModelSpec.from_dict(spec.to_dict())
-    if tuple(spec.input_shape) != dataset.input_shape:
-        fitted.input_shape = dataset.input_shape
-        notes.append(
-            f"The model's input was {shape_text(spec.input_shape)}; it now takes the "
-            f"{shape_text(dataset.input_shape)} images of {dataset.name}."
-        )
-    if spec.num_classes != dataset.num_classes:
-        fitted.num_classes = dataset.num_classes
-        notes.append(
-            f"The output layer now has {dataset.num_classes} classes to match {dataset.name} "
-            f"(the spec said {spec.num_classes})."
-        )
-    analysis = fitted.analyze()
-    if not analysis.ok:
-        problem = (analysis.problems or [info.error for info in analysis.errors])[0]
-        raise SpecError(
-            f"This model cannot take the {shape_text(dataset.input_shape)} images of "
-            f"{dataset.name}: {problem} Change the layers on the Build page or pick another dataset."
-        )
-    return fitted, notes
-
-
-def start_run(
-    spec: ModelSpec,
-    dataset: Dataset,
-    settings: TrainSettings,
-    *,
-    queue: TrainingQueue | None = None,
-    cache: ResultCache | None = None,
-    owner: str | None = None,
-) -> Run:
-    """Start training `spec` on `dataset` in a background thread and return its Run.
-
-    Raises SpecError for settings or a spec that cannot train on this data, a run too
-    large for this server, or a session that has too many runs going already (`owner`);
-    the message is one sentence saying what to do.
-    """
-    problems = settings.problems()
-    if problems:
-        raise SpecError(problems[0])
-    fitted, notes = fit_spec_to_dataset(spec, dataset)
-    if len(dataset.x_train) < 2:
-        raise SpecError("The dataset needs at least 2 training images; pick or upload more.")
-    refusal = run_refusal(fitted, dataset, settings, live_runs_of(owner))
-    if refusal:
-        raise SpecError(refusal)
-    run = Run(
-        id=new_run_id(),
-        spec=fitted,
-        dataset_name=dataset.name,
-        class_names=list(dataset.class_names),
-        settings=settings.to_dict(),
-        notes=notes,
-        dataset=dataset,
-        preprocessing=dataset.preprocessing,
-        owner=owner,
-    )
-    if dataset.shareable:
-        run.fingerprint = run_fingerprint(
-            fitted.to_dict(), dataset.fingerprint(), settings.to_dict()
-        )
-    with _LIVE_LOCK:
-        _LIVE.add(run)
-    thread = threading.Thread(
-        target=_Trainer(run, dataset, settings, queue or QUEUE, cache or CACHE).run,
-        name=f"train-{run.id}",
-        daemon=True,
-    )
-    run._thread = thread
-    thread.start()
-    return run
-
-
-_WARM_UP_LOCK = threading.Lock()
-_WARM_UP_STARTED = False
-
-
-def warm_up() -> None:
-    """Import TensorFlow and Keras in a background thread, once per process, so the
-    first Start does not wait for the import (10 to 40 s on a busy 2-core machine)."""
-    global _WARM_UP_STARTED
-    with _WARM_UP_LOCK:
-        if _WARM_UP_STARTED:
-            return
-        _WARM_UP_STARTED = True
-
-    def _import() -> None:
-        try:
-            import keras  # noqa: F401
-        except Exception:  # training reports import errors itself, to the user
-            _LOG.exception("warming up TensorFlow failed")
-
-    threading.Thread(target=_import, name="tensorflow-warm-up", daemon=True).start()
-
-
-def active_run_count() -> int:
-    """Runs queued or training in this process, across all sessions."""
-    with _LIVE_LOCK:
-        return len(_LIVE)
-
-
-def stop_all(timeout: float = 10.0) -> None:
-    """Stop every live run and wait a little for each (at interpreter exit: a thread
-    still inside TensorFlow when Python shuts down aborts the process)."""
-    with _LIVE_LOCK:
-        live = list(_LIVE)
-    for run in live:
-        run.stop()
-    deadline = time.monotonic() + timeout
-    for run in live:
-        run.wait(max(0.0, deadline - time.monotonic()))
-
-
-atexit.register(stop_all)
-
-
-def collect_garbage_if_idle() -> bool:
-    """A full gc.collect() frees a deleted run's model, but holds the GIL ~0.4 s with
-    TensorFlow loaded; only do it while nothing trains. True if it ran."""
-    if active_run_count():
-        return False
-    release_traced_gradients()
-    gc.collect()
-    return True
-
-
-# --- the Trainer thread -------------------------------------------------------------
-
-
-class _Trainer:
+class Trainer:
     """Runs in its own thread: reuse, follow or train; never calls Streamlit."""
 
     def __init__(
@@ -249,12 +91,8 @@ class _Trainer:
                     run.finished_at = time.time()
                 run.queue_position = None
                 run.eta_seconds = None
-            with _LIVE_LOCK:
-                _LIVE.discard(run)
-                idle = not _LIVE
             run._finished.set()
-            if idle:  # the last run ended: its traced step graphs can go
-                release_traced_gradients()
+            live_runs.finish(run)
 
     def _plan_devices(self) -> None:
         """Learn this process's devices (importing TensorFlow here, off the page's
@@ -280,8 +118,7 @@ class _Trainer:
             return False
         if self._adopt_cached():
             return True
-        with _LEADERS_LOCK:
-            leader = _LEADERS.get(run.fingerprint)
+        leader = live_runs.leader_of(run.fingerprint)
         if leader is None or leader is run:
             return False
         return self._follow(leader)
@@ -291,17 +128,13 @@ class _Trainer:
         run = self.run_
         if run.fingerprint is None:
             return False
-        with _LEADERS_LOCK:
-            leader = _LEADERS.setdefault(run.fingerprint, run)
-        return leader is not run
+        return live_runs.lead(run.fingerprint, run) is not run
 
     def _retire_leader(self) -> None:
         run = self.run_
         if run.fingerprint is None:
             return
-        with _LEADERS_LOCK:
-            if _LEADERS.get(run.fingerprint) is run:
-                del _LEADERS[run.fingerprint]
+        live_runs.retire(run.fingerprint, run)
 
     def _adopt_cached(self) -> bool:
         run = self.run_
