@@ -151,3 +151,9 @@ def test_epoch_summaries_say_the_latest_values_and_the_empty_canvas_says_when_th
     empty = live_charts.epoch_panel([], "loss")
     assert empty["summary"] == "Loss per epoch: no epochs yet." and empty["x"] == []
     assert empty["empty"] == "Each epoch's loss appears here when the epoch ends."
+
+
+def test_the_vendored_chart_library_is_the_pinned_version_with_its_licence():
+    banner = (live_charts.UPLOT / "uPlot.iife.min.js").read_text(encoding="utf-8")[:80]
+    assert f"(v{live_charts.UPLOT_VERSION})" in banner
+    assert "MIT License" in (live_charts.UPLOT / "LICENSE").read_text(encoding="utf-8")
