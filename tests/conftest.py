@@ -85,13 +85,13 @@ def reload_tab(at, page: str, timeout: float = 120, same_browser: bool = True):
 
     from streamlit.testing.v1 import AppTest
 
-    from dashboard.ui import state
+    from dashboard.ui import tab_session
 
     token = at.query_params["session"]
     reloaded = AppTest.from_file(page, default_timeout=timeout)
     reloaded.query_params["session"] = token[0] if isinstance(token, list) else token
-    cookie = at.session_state[state.BROWSER_KEY] if same_browser else None
-    with mock.patch.object(state, "browser_cookie", return_value=cookie):
+    cookie = at.session_state[tab_session.BROWSER_KEY] if same_browser else None
+    with mock.patch.object(tab_session, "browser_cookie", return_value=cookie):
         return reloaded.run()
 
 

@@ -18,6 +18,11 @@ class ClassStrip:
     test_count: int
     image: np.ndarray  # uint8 (H, W) or (H, W, 3): sample tiles side by side
 
+    @property
+    def caption(self) -> str:
+        """What the page writes under the strip, e.g. '0: 136 train, 42 test'."""
+        return f"{self.name}: {self.train_count:,} train, {self.test_count:,} test"
+
 
 def _upscale(images: np.ndarray, tile_px: int) -> np.ndarray:
     """Nearest-neighbour upscale so 8×8 digits stay crisp instead of blurred by the browser."""
@@ -54,3 +59,24 @@ def class_strips(
             )
         )
     return strips
+
+
+def dataset_metrics(dataset: Dataset) -> list[tuple[str, str | int]]:
+    """The Data page's summary of a dataset as (label, value), in the order it shows them."""
+    h, w, c = dataset.input_shape
+    return [
+        ("Train images", f"{len(dataset.x_train):,}"),
+        ("Test images", f"{len(dataset.x_test):,}"),
+        ("Image shape", f"{h} × {w} × {c}"),
+        ("Classes", dataset.num_classes),
+    ]
+
+
+def arrays_caption(dataset: Dataset) -> str:
+    """One sentence on the arrays behind a dataset: shapes, dtypes, labels and pixels."""
+    channels = dataset.input_shape[2]
+    return (
+        f"Arrays: x_train {dataset.x_train.shape} {dataset.x_train.dtype}, "
+        f"x_test {dataset.x_test.shape} {dataset.x_test.dtype}, labels 0..{dataset.num_classes - 1}; "
+        f"{'RGB' if channels == 3 else 'grayscale'} pixels 0..255."
+    )

@@ -187,3 +187,8 @@ def display_format(values: np.ndarray) -> str:
 def shape_text(x: np.ndarray) -> str:
     """An array's shape as CNN Lab writes it, e.g. '510×510×3'."""
     return spec_shape_text(x.shape)
+
+
+def range_text(values: np.ndarray) -> str:
+    """The lowest and highest value, as the caption under a picture: 'min -1.5, max 2'."""
+    return f"min {values.min():.3g}, max {values.max():.3g}"

@@ -4,12 +4,16 @@ and a clear message wherever a setting gives no output."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dashboard.explore import conv_ops
 from dashboard.explore.conv_images import STEP_MAX_SIDE, shrink
-from dashboard.explore.conv_ops import ConvError, Geometry, Padding, Pair
+from dashboard.explore.conv_ops import ConvError, Geometry, Padding, Pair, Step
+
+if TYPE_CHECKING:
+    from dashboard.explore.kernels import LearnedKernels
 
 POOL_CHOICES = ("max", "average", "none")
 
@@ -58,6 +62,22 @@ class KernelChoice:
     weights: np.ndarray
     per_channel: bool = False
     bias: np.ndarray | None = None
+
+
+def learned_kernel(learned: LearnedKernels, index: int, add_bias: bool = True) -> KernelChoice:
+    """Filter `index` of a learned bank, used as its Conv2D layer uses it (channels summed)."""
+    return KernelChoice(
+        learned.kernels[:, :, :, index : index + 1],
+        bias=learned.bias[index : index + 1] if add_bias else None,
+    )
+
+
+def channel_kernels(kernel: KernelChoice, channels: int) -> list[np.ndarray]:
+    """The (K, K) kernel that meets each of the input's `channels`, in channel order."""
+    weights = np.asarray(kernel.weights)
+    if weights.ndim == 2:  # one kernel slides over every channel
+        return [weights] * channels
+    return [weights[:, :, c, 0] for c in range(channels)]
 
 
 @dataclass
@@ -114,3 +134,49 @@ def run(x: np.ndarray, kernel: KernelChoice, settings: ConvSettings) -> Result:
             settings.pool_padding,
         )  # fmt: skip
     return result
+
+
+# --- what the page shows of a result ---------------------------------------------------
+NO_OUTPUT = "No output: see the message above."
+RELU_OFF = "ReLU is off: the pooling takes the convolution output as it is."
+POOL_OFF = "Pooling is off."
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One of the four pictures: its title and values, or the sentence shown instead."""
+
+    title: str
+    values: np.ndarray | None
+    empty: str = ""
+
+
+def panels(result: Result, settings: ConvSettings) -> list[Panel]:
+    """Input, convolution output, after ReLU and pooled, in the order the page shows them."""
+    relu_empty = NO_OUTPUT if not settings.relu and result.conv is None else RELU_OFF
+    return [
+        Panel("Input", result.input),
+        Panel("Convolution output", result.conv, NO_OUTPUT),
+        Panel("After ReLU", result.activated if settings.relu else None, relu_empty),
+        Panel("Pooled", result.pooled, POOL_OFF if settings.pool == "none" else NO_OUTPUT),
+    ]
+
+
+def step_geometry(in_size: Pair, kernel: np.ndarray, settings: ConvSettings) -> Geometry:
+    """Where the kernel goes over the step-by-step input of `in_size` = (H, W)."""
+    return conv_ops.geometry(
+        in_size, kernel.shape, settings.stride, settings.padding, settings.dilation
+    )
+
+
+def step_at(image: np.ndarray, kernel: np.ndarray, cell: int, settings: ConvSettings) -> Step:
+    """Output cell `cell` (row by row) of one channel's convolution, for step by step."""
+    return conv_ops.conv_step(
+        image, kernel, cell, settings.stride, settings.padding, settings.dilation
+    )
+
+
+def window_in_input(step: Step) -> tuple[list[int], list[int]]:
+    """The input rows and columns a step's window reads; below 0 or past the end is padding."""
+    (top, _), (left, _) = step.geometry.pads
+    return [int(r) - top for r in step.rows], [int(c) - left for c in step.cols]

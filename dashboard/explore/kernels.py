@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from math import comb
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MAX_SIZE = 7
 
@@ -88,6 +91,11 @@ class LibraryKernel:
     sizes: tuple[int, ...]
     about: str
 
+    @property
+    def default_size(self) -> int:
+        """The size the page starts at: the classic 3×3 where there is one."""
+        return 3 if 3 in self.sizes else self.sizes[0]
+
 
 LIBRARY: dict[str, LibraryKernel] = {
     k.name: k
@@ -122,6 +130,13 @@ def library_kernel(name: str, size: int = 3) -> np.ndarray:
     if size not in entry.sizes:
         raise ValueError(f"{name} comes in sizes {entry.sizes}, not {size}.")
     return entry.make(size).astype(np.float32)
+
+
+def kernel_table(kernel: np.ndarray) -> pd.DataFrame:
+    """A (K, K) kernel as an editable table: one row per kernel row, columns "1".."K"."""
+    import pandas as pd
+
+    return pd.DataFrame(kernel, columns=[str(i + 1) for i in range(kernel.shape[1])])
 
 
 def kernel_from_grid(values: Any) -> np.ndarray:

@@ -1,6 +1,7 @@
 """Test-set evaluation of a trained model: loss, accuracy, confusion matrix,
-per-class precision/recall/F1, the most confident mistakes, and the CNN vs
-dense-only comparison of article 000.
+per-class precision/recall/F1, the most confident mistakes, the CNN vs
+dense-only comparison of article 000, and the sentences the Evaluate page writes
+about them.
 
 Predictions come from `prediction.predict`; everything else is NumPy on them, so it is
 tested against hand-computed cases without a model. TensorFlow is never
@@ -20,6 +21,7 @@ from dashboard.data.datasets import Dataset
 from dashboard.insight.prediction import PREDICT_BATCH, predict
 from dashboard.model.presets import load_preset
 from dashboard.model.spec import ModelSpec, shape_text
+from dashboard.training.run_compare import metric_text
 
 if TYPE_CHECKING:
     from dashboard.training import Run
@@ -173,6 +175,39 @@ class Evaluation:
     def confidence(self, indices: np.ndarray) -> np.ndarray:
         """The probability the model gave its own answer, for these test images."""
         return self.probabilities[indices, self.y_pred[indices]]
+
+
+# --- what the Evaluate page writes ------------------------------------------------------
+
+
+def summary_metrics(evaluation: Evaluation) -> dict[str, str]:
+    """The four numbers atop the Evaluate page, by label, as the page writes them."""
+    return {
+        "Test accuracy": metric_text(evaluation.accuracy, "accuracy"),
+        "Test loss": metric_text(evaluation.loss, "loss"),
+        "Test images": f"{evaluation.num_test:,}",
+        "Mistakes": f"{evaluation.num_mistakes:,}",
+    }
+
+
+def cell_sentence(
+    class_names: list[str], true_class: int, predicted_class: int, count: int, shown: int
+) -> str:
+    """What a confusion-matrix cell holds: `count` images, of which `shown` are shown."""
+    true_name, predicted_name = class_names[true_class], class_names[predicted_class]
+    if count == 0:
+        return f"No test image of class **{true_name}** was predicted as **{predicted_name}**."
+    verdict = "right" if true_class == predicted_class else "wrong"
+    which = f"; the {shown} the model was surest of:" if count > shown else ":"
+    return (
+        f"**{count}** test images of class **{true_name}** were predicted as "
+        f"**{predicted_name}** ({verdict}){which}"
+    )
+
+
+def cell_captions(evaluation: Evaluation, indices: np.ndarray) -> list[str]:
+    """A caption per test image of a cell: its index and the model's confidence."""
+    return [f"#{i}: {c:.0%}" for i, c in zip(indices, evaluation.confidence(indices), strict=True)]
 
 
 def evaluate(
@@ -330,4 +365,61 @@ def comparison_verdict(table: pd.DataFrame) -> str:
         f"Here the dense-only network does as well or better ({dense['test accuracy']:.2%} "
         f"against {cnn['test accuracy']:.2%}; the CNN has {size}). On tiny images or after "
         "short training a CNN has little to gain; try 28×28 images or more epochs."
+    )
+
+
+def cnn_and_dense(
+    first: tuple[Run, Evaluation], second: tuple[Run, Evaluation]
+) -> tuple[tuple[Run, Evaluation], tuple[Run, Evaluation]]:
+    """The two (run, evaluation) pairs of a comparison, the CNN first."""
+    return (first, second) if is_convolutional(first[0].spec) else (second, first)
+
+
+def comparison_trace_names(
+    cnn: tuple[Run, Evaluation], dense: tuple[Run, Evaluation]
+) -> tuple[str, str]:
+    """The legend of the recall chart: each model's kind, name and test accuracy."""
+    return (
+        f"CNN {cnn[0].spec.name}: {cnn[1].accuracy:.2%}",
+        f"Dense only {dense[0].spec.name}: {dense[1].accuracy:.2%}",
+    )
+
+
+def unfair_comparison_text(differences: list[tuple[str, Any, Any]]) -> str | None:
+    """A warning when the CNN and the dense run were trained differently, else None."""
+    if not differences:
+        return None
+    return (
+        "The two runs were not trained the same way, so the comparison is not quite fair: "
+        + "; ".join(f"{k}: {a} (CNN) vs {b} (dense)" for k, a, b in differences)
+        + "."
+    )
+
+
+def missing_partner_text(run: Run) -> str:
+    """How to make a run of the other kind (CNN or dense-only) to compare `run` with."""
+    settings = ", ".join(f"{k} {v}" for k, v in run.settings.items()) or "the defaults"
+    if is_convolutional(run.spec):
+        kind = "dense-only"
+        how = (
+            f"load the **{BASELINE_PRESET}** preset on the **Build** page and train it on "
+            f"**{run.dataset_name}** on the **Train** page"
+        )
+    else:
+        kind = "CNN"
+        how = (
+            "load a CNN preset (the **default** one is fast) on the **Build** page and train it "
+            f"on **{run.dataset_name}** on the **Train** page"
+        )
+    return (
+        f"There is no {kind} run on {run.dataset_name} to compare with yet. To make one, "
+        f"{how} with the same settings as this run ({settings}), then come back here."
+    )
+
+
+def pending_partner_text(pending: Run) -> str:
+    """That the run to compare with is still queued or training."""
+    return (
+        f"Run {pending.id} ({pending.spec.name}) is {pending.status} on the same data; the "
+        "comparison appears here when it finishes."
     )

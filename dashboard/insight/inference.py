@@ -6,6 +6,7 @@ did when the model's training images were decoded.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -120,6 +121,19 @@ def prepare_many(
     return prepared, errors
 
 
+def prepare_drawing(
+    pixels: np.ndarray | None,
+    input_shape: tuple[int, int, int],
+    preprocessing: Preprocessing | None = None,
+) -> Prepared | None:
+    """The drawing canvas' RGBA pixels as a Prepared "drawing"; None while nothing is drawn."""
+    if pixels is None or is_blank(pixels):
+        return None
+    # The canvas is white on black: transparent pixels are its black ground.
+    black = dataclasses.replace(preprocessing or Preprocessing(), background=(0, 0, 0))
+    return prepare_array(pixels, input_shape, black, name="drawing")
+
+
 def enlarge(array: np.ndarray, min_side: int = 196) -> np.ndarray:
     """Blow a small image up by whole pixels (nearest neighbour), so 28×28 is visible."""
     factor = max(1, math.ceil(min_side / min(array.shape[:2])))
@@ -160,3 +174,39 @@ def results_table(
     if thumbnails:
         table.insert(0, "image", [thumbnail_url(item.original) for item in prepared])
     return table
+
+
+def predictions_csv(table: pd.DataFrame) -> str:
+    """The results table as CSV text for download, without the thumbnails."""
+    return table.drop(columns="image").to_csv(index=False)
+
+
+def model_view_caption(item: Prepared, input_shape: tuple[int, int, int]) -> str:
+    """What a model with `input_shape` sees of `item`, e.g. 'What the model sees: 28×28, grayscale'."""
+    h, w, c = input_shape
+    caption = f"What the model sees: {h}×{w}, {'grayscale' if c == 1 else 'RGB'}"
+    if item.inverted:
+        caption += ", inverted to white on black"
+    return caption
+
+
+def class_names_from_text(typed: str, class_names: list[str]) -> tuple[list[str], str | None]:
+    """The class names a user typed (comma-separated), or `class_names` with a warning
+    when the count does not match the model's classes; nothing typed keeps them."""
+    names = [name.strip() for name in typed.split(",") if name.strip()]
+    if names and len(names) != len(class_names):
+        return class_names, (
+            f"You gave {len(names)} names but the model has {len(class_names)} classes; "
+            "using the class numbers instead."
+        )
+    return (names or class_names), None
+
+
+def hex_color(rgb: tuple[int, int, int]) -> str:
+    """(255, 255, 255) -> '#FFFFFF', as a colour picker shows it."""
+    return "#{:02X}{:02X}{:02X}".format(*rgb)
+
+
+def rgb_from_hex(color: str) -> tuple[int, int, int]:
+    """'#FFFFFF' -> (255, 255, 255)."""
+    return (int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16))

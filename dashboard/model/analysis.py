@@ -231,3 +231,51 @@ def analyze(spec: ModelSpec, batch_size: int = 32) -> Analysis:
 
 def input_elements(spec: ModelSpec) -> int:
     return math.prod(spec.input_shape)
+
+
+def layer_table(spec: ModelSpec, analysis: Analysis) -> list[dict[str, str | int]]:
+    """The Build page's table: an input row, then one row per layer (output last)."""
+    rows: list[dict[str, str | int]] = [
+        {
+            "#": "in",
+            "Layer": "Input",
+            "Settings": "",
+            "Output shape": shape_text(spec.input_shape),
+            "Parameters": 0,
+            "Multiply-adds": 0,
+            "Status": "",
+        }
+    ]
+    for info in analysis.layers:
+        rows.append(
+            {
+                "#": str(info.index),
+                "Layer": info.type + (" (output)" if info.is_output else ""),
+                "Settings": info.summary,
+                "Output shape": shape_text(info.output_shape) if info.output_shape else "—",
+                "Parameters": info.params,
+                "Multiply-adds": info.macs,
+                "Status": _layer_status(info),
+            }
+        )
+    return rows
+
+
+def _layer_status(info: LayerInfo) -> str:
+    if info.error:
+        return "does not fit"
+    return "ok" if info.output_shape else "waiting"
+
+
+def model_metrics(analysis: Analysis, training_memory_bytes: int) -> list[tuple[str, str]]:
+    """The Build page's totals as (label, value), in the order it shows them.
+
+    `training_memory_bytes` is what training at `analysis.batch_size` books (training
+    admission knows the data's share; this package does not)."""
+    return [
+        ("Trainable parameters", f"{analysis.trainable_params:,}"),
+        ("Non-trainable", f"{analysis.non_trainable_params:,}"),
+        ("Model size", f"{analysis.model_megabytes:.2f} MB"),
+        ("Multiply-adds / image", f"{analysis.macs / 1e6:,.2f} M"),
+        (f"Training memory, batch {analysis.batch_size}", f"{training_memory_bytes / 1e9:.2f} GB"),
+    ]

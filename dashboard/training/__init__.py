@@ -18,7 +18,6 @@ from dashboard.training.live_runs import (
 from dashboard.training.pool import CachedResult, ResultCache, TrainingQueue
 from dashboard.training.run import (
     ACTIVE_STATUSES,
-    RUN_STATUSES,
     Run,
     RunStatus,
     RunView,
@@ -33,7 +32,6 @@ __all__ = [
     "LR_SCHEDULES",
     "OPTIMIZERS",
     "QUEUE",
-    "RUN_STATUSES",
     "CachedResult",
     "ResultCache",
     "Run",

@@ -26,7 +26,6 @@ class RunStatus(StrEnum):
     FAILED = "failed"
 
 
-RUN_STATUSES = tuple(RunStatus)
 ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.TRAINING)
 
 

@@ -1,4 +1,5 @@
-"""What the runs table, the run diff and the downloads show: pure functions of Runs."""
+"""What the runs table, the run diff, the downloads and the Train page's lines about a
+run show: pure functions of Runs."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ import math
 
 import pandas as pd
 
+from dashboard.data.datasets import Dataset
 from dashboard.model.keras_file import save_bytes
 from dashboard.model.spec import LayerSpec, ModelSpec, shape_text
 from dashboard.training import Run
-from dashboard.training.run import RunStatus
+from dashboard.training.run import RunStatus, RunView
 
 STATUS_ICONS = {
     RunStatus.QUEUED: ":material/hourglass_empty:",
@@ -42,6 +44,34 @@ def spec_summary(spec: ModelSpec) -> str:
     analysis = spec.analyze()
     params = f" · {analysis.total_params:,} params" if analysis.ok else ""
     return " → ".join(parts) + params
+
+
+def dataset_and_model_text(dataset: Dataset, spec: ModelSpec) -> str:
+    """e.g. '1,437 training and 360 test images, 8×8×1, 10 classes. Model: Conv16 → …'."""
+    h, w, c = dataset.input_shape
+    return (
+        f"{len(dataset.x_train):,} training and {len(dataset.x_test):,} test images, "
+        f"{h}×{w}×{c}, {dataset.num_classes} classes. Model: {spec_summary(spec)}."
+    )
+
+
+def run_heading(view: RunView) -> str:
+    """e.g. ':material/check_circle: Run 3f2a1b: done'."""
+    return f"{STATUS_ICONS.get(view.status, '')} Run {view.id}: {view.status}"
+
+
+def run_caption(run: Run, view: RunView) -> str:
+    """What ran on what: the model, the dataset, the settings and the devices, if known."""
+    where = f" · trains on {view.devices_text}" if view.devices_text else ""
+    return f"{spec_summary(run.spec)} on {run.dataset_name} · {run.train_settings.summary()}{where}"
+
+
+def queue_text(position: int, limit: int) -> str:
+    """Where a queued run waits, and how many runs the server trains at once."""
+    return (
+        f"Waiting for a free slot: number {position} in the queue "
+        f"({limit} runs train at once on this server)."
+    )
 
 
 def metric_text(value: float, metric: str) -> str:

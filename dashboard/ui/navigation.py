@@ -79,20 +79,20 @@ def start_page() -> None:
     2. Keep Streamlit's after-run cleanup from stalling training (see
        streamlit_cleanup.py); installing is idempotent and cheap.
     3. Keep this tab's session token in the URL, so a reload finds its runs and
-       the rest of its work (state.restore_kept_work).
+       the rest of its work (tab_session.restore_kept_work).
     """
     import streamlit as st
     from streamlit.runtime.pages_manager import PagesManager
 
     from dashboard.compat import streamlit_cleanup
-    from dashboard.ui import state
+    from dashboard.ui import tab_session
 
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
     streamlit_cleanup.install()
-    state.session_token()
-    state.restore_kept_work()
+    tab_session.session_token()
+    tab_session.restore_kept_work()
 
 
 def run_app() -> None:

@@ -4,7 +4,7 @@ A reload (F5) starts a new Streamlit session, so runs cannot live in
 st.session_state alone. Each tab gets an unguessable token that state.py keeps
 in the URL query (`?session=...`); the runs live here under that token, and so
 does the tab's other work (the model being built, the chosen and uploaded data,
-the Train settings: see state._keep). A model's share link never carries the
+the Train settings: see tab_session.keep). A model's share link never carries the
 token (the build page builds links from the bare URL).
 
 A token grants nothing to a stranger: it is bound to the browser that made it, by a

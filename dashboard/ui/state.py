@@ -20,6 +20,7 @@ from dashboard.training import Run, RunView, TrainSettings, collect_garbage_if_i
 from dashboard.ui import live_progress, sessions
 from dashboard.ui.batch_series import BatchColumns
 from dashboard.ui.evaluation_charts import confusion_cell_from_selection
+from dashboard.ui.tab_session import keep, session_token
 
 if TYPE_CHECKING:
     from dashboard.insight.models import Classifier
@@ -32,16 +33,16 @@ DEFAULT_PRESET = "default"
 def get_spec() -> ModelSpec:
     """The model being built; starts as the default preset."""
     if SPEC_KEY not in st.session_state:
-        _keep(SPEC_KEY, load_preset(DEFAULT_PRESET))  # edited in place from now on
+        keep(SPEC_KEY, load_preset(DEFAULT_PRESET))  # edited in place from now on
     return st.session_state[SPEC_KEY]
 
 
 def set_spec(spec: ModelSpec) -> None:
-    _keep(SPEC_KEY, spec)
+    keep(SPEC_KEY, spec)
 
 
 def set_batch_size(batch_size: int) -> None:
-    _keep(BATCH_SIZE_KEY, int(batch_size))
+    keep(BATCH_SIZE_KEY, int(batch_size))
 
 
 # --- build page -------------------------------------------------------------------
@@ -111,7 +112,7 @@ def get_dataset() -> Dataset | None:
 
 
 def set_dataset(dataset: Dataset) -> None:
-    _keep(DATASET_KEY, dataset)
+    keep(DATASET_KEY, dataset)
 
 
 def get_dataset_or_default() -> Dataset:
@@ -135,7 +136,7 @@ def add_upload(dataset: Dataset) -> None:
     """Keep an upload in this session (replacing one of the same name); the oldest goes
     once there are more than limits.MAX_UPLOADS_PER_SESSION."""
     if UPLOADS_KEY not in st.session_state:
-        _keep(UPLOADS_KEY, {})  # edited in place from now on
+        keep(UPLOADS_KEY, {})  # edited in place from now on
     uploads = st.session_state[UPLOADS_KEY]
     uploads.pop(dataset.name, None)
     uploads[dataset.name] = dataset
@@ -166,98 +167,8 @@ def pop_notice(where: str) -> tuple[str, str] | None:
 # st.session_state["runs"] is the same dict object; runs that code or tests put
 # there directly join the store on the next call.
 RUNS_KEY = "runs"
-SESSION_QUERY_KEY = "session"
-SESSION_TOKEN_KEY = "session_token"
 FOCUS_RUN_KEY = "train_focus_run"
 PAGE_DRAWN_KEY = "train_page_drawn"
-
-
-def _script_session_id() -> str | None:
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    ctx = get_script_run_ctx()
-    return ctx.session_id if ctx is not None else None
-
-
-BROWSER_KEY = "browser_id"
-
-
-def browser_cookie() -> str | None:
-    """This browser's id from its cookies (st.context.cookies), if it has one."""
-    try:
-        cookies = st.context.cookies
-        xsrf, ours = cookies.get(sessions.XSRF_COOKIE), cookies.get(sessions.BROWSER_COOKIE)
-    except Exception:  # no browser behind this script run (bare mode)
-        return None
-    if isinstance(xsrf, str) and xsrf:
-        return sessions.browser_id_from_xsrf(xsrf)
-    return ours if sessions.valid_token(ours) else None
-
-
-def browser_id() -> str:
-    """This browser's id: from its cookie, else a new one that the page stores in a
-    cookie (set once by a script in the page; the server never sends it in a URL)."""
-    browser = st.session_state.get(BROWSER_KEY)
-    if browser is None:
-        browser = browser_cookie()
-        if browser is None:
-            browser = sessions.new_token()
-            _set_browser_cookie(browser)
-        st.session_state[BROWSER_KEY] = browser
-    return browser
-
-
-def _set_browser_cookie(browser: str) -> None:
-    days = sessions.BROWSER_COOKIE_DAYS
-    st.html(
-        "<script>document.cookie = "
-        f"'{sessions.BROWSER_COOKIE}={browser}; path=/; max-age={days * 86400}; "
-        "SameSite=Strict' + (location.protocol === 'https:' ? '; Secure' : '');</script>",
-        unsafe_allow_javascript=True,
-    )
-
-
-def session_token() -> str:
-    """This tab's token, kept in the URL: the URL's own on the first run if this browser
-    made it (a reload), else a new one, bound to this browser."""
-    token = st.session_state.get(SESSION_TOKEN_KEY)
-    if token is None:
-        browser = browser_id()
-        candidate = st.query_params.get(SESSION_QUERY_KEY)
-        if sessions.valid_token(candidate) and sessions.STORE.claim(candidate, browser):
-            token = candidate
-        else:  # none, or another browser's: a link never hands over a session
-            token = sessions.new_token()
-            sessions.STORE.claim(token, browser, new=True)
-        st.session_state[SESSION_TOKEN_KEY] = token
-    if st.query_params.get(SESSION_QUERY_KEY) != token:
-        # Page switches may drop query params; put the token back so F5 keeps the runs.
-        st.query_params[SESSION_QUERY_KEY] = token
-    sessions.STORE.touch(token, _script_session_id())
-    return token
-
-
-# The tab's other work (the model being built, the chosen and uploaded data, the
-# Train settings, the run shown live, the Convolution page's image) is kept beside
-# its runs, so a reload finds that too. Every setter of such a value goes through
-# _keep; values edited in place (the spec, the uploads) are the kept objects.
-KEPT_RESTORED_KEY = "kept_work_restored"
-
-
-def _keep(key: str, value: Any) -> None:
-    """Set a session-state value that a reload of this tab must find again."""
-    st.session_state[key] = value
-    sessions.STORE.kept(session_token())[key] = value
-
-
-def restore_kept_work() -> None:
-    """On a Streamlit session's first run, bring back what this tab's token kept (after
-    a reload); values this session already has win."""
-    if st.session_state.get(KEPT_RESTORED_KEY):
-        return
-    st.session_state[KEPT_RESTORED_KEY] = True
-    for key, value in sessions.STORE.kept(session_token()).items():
-        st.session_state.setdefault(key, value)
 
 
 def _runs() -> dict[str, Run]:
@@ -304,7 +215,7 @@ def get_focus_run() -> Run | None:
 
 def set_focus_run(run_id: str) -> None:
     """Show this run live; also picks it in the page's run chooser."""
-    _keep(FOCUS_RUN_KEY, run_id)
+    keep(FOCUS_RUN_KEY, run_id)
     st.session_state[RUN_CHOICE_KEY] = run_id
 
 
@@ -342,7 +253,7 @@ def prepare_run_choice(run_ids: list[str]) -> None:
 
 
 def on_run_choice() -> None:
-    _keep(FOCUS_RUN_KEY, st.session_state[RUN_CHOICE_KEY])
+    keep(FOCUS_RUN_KEY, st.session_state[RUN_CHOICE_KEY])
 
 
 # --- train page settings ----------------------------------------------------------
@@ -371,8 +282,15 @@ def restore_train_widgets() -> None:
     )
 
 
+def prepare_train_dataset_choice(names: list[str]) -> None:
+    """Before the Train page's dataset picker is drawn: a kept choice that is not offered
+    any more (a download gone from disk) falls back to the default dataset."""
+    if st.session_state.get(TRAIN_DATASET_KEY) not in names:
+        st.session_state[TRAIN_DATASET_KEY] = DEFAULT_DATASET
+
+
 def keep_train_dataset_choice() -> None:
-    _keep(KEPT_TRAIN_DATASET_KEY, st.session_state.get(TRAIN_DATASET_KEY))
+    keep(KEPT_TRAIN_DATASET_KEY, st.session_state.get(TRAIN_DATASET_KEY))
 
 
 def train_settings_from_widgets() -> TrainSettings:
@@ -383,7 +301,7 @@ def train_settings_from_widgets() -> TrainSettings:
         if train_widget_key(name) in st.session_state
     }
     settings = TrainSettings.from_dict(values)
-    _keep(TRAIN_SETTINGS_KEY, settings)
+    keep(TRAIN_SETTINGS_KEY, settings)
     return settings
 
 
@@ -447,7 +365,7 @@ def get_conv_upload() -> tuple[str, object] | None:
 
 
 def set_conv_upload(name: str, image: object) -> None:
-    _keep(CONV_UPLOAD_KEY, (name, image))
+    keep(CONV_UPLOAD_KEY, (name, image))
 
 
 def conv_step_cell(n_cells: int) -> int:

@@ -17,8 +17,12 @@ from dashboard.insight.evaluation import (
     Evaluation,
     EvaluationError,
     baseline_spec,
+    cell_captions,
+    cell_sentence,
+    cnn_and_dense,
     comparison_partners,
     comparison_table,
+    comparison_trace_names,
     comparison_verdict,
     confusion_matrix,
     cross_entropy,
@@ -26,9 +30,13 @@ from dashboard.insight.evaluation import (
     evaluate,
     evaluate_run,
     is_convolutional,
+    missing_partner_text,
     most_confident_mistakes,
+    pending_partner_text,
     per_class_scores,
     settings_differences,
+    summary_metrics,
+    unfair_comparison_text,
 )
 from dashboard.insight.prediction import predict, probabilities_from_output
 from dashboard.model.presets import load_preset
@@ -104,6 +112,28 @@ def test_evaluation_cell_worst_cell_and_captions():
         "true c, predicted a (95%)",
         "true a, predicted b (70%)",
     ]
+
+
+def test_what_the_page_writes_about_the_numbers_and_a_cell():
+    ev = Evaluation(["a", "b", "c"], np.zeros((6, 4, 4, 1), np.uint8), Y_TRUE, PROBS)
+    assert summary_metrics(ev) == {
+        "Test accuracy": "66.67%",
+        "Test loss": f"{ev.loss:.4f}",
+        "Test images": "6",
+        "Mistakes": "2",
+    }
+    names = ev.class_names
+    assert cell_sentence(names, 1, 1, 2, 2) == (
+        "**2** test images of class **b** were predicted as **b** (right):"
+    )
+    assert cell_sentence(names, 2, 0, 60, 48) == (
+        "**60** test images of class **c** were predicted as **a** (wrong); "
+        "the 48 the model was surest of:"
+    )
+    assert cell_sentence(names, 2, 1, 0, 0) == (
+        "No test image of class **c** was predicted as **b**."
+    )
+    assert cell_captions(ev, ev.cell(1, 1)) == ["#2: 80%", "#3: 60%"]
 
 
 def test_worst_cell_without_mistakes():
@@ -361,3 +391,37 @@ def test_comparison_verdict_names_the_winner_and_sizes():
         "Here the dense-only network does as well or better (95.00% against 95.00%"
     )
     assert "the CNN has 2.0× more parameters" in verdict
+
+
+def test_what_the_page_writes_about_the_comparison():
+    cnn = make_run("cnn1", settings={"epochs": 10, "seed": 0})
+    dense = make_run("dense1", "dense_only", settings={"epochs": 3, "seed": 0})
+    ev = Evaluation(["a", "b", "c"], np.zeros((6, 4, 4, 1), np.uint8), Y_TRUE, PROBS)
+    # From either run's side, the CNN comes first.
+    assert cnn_and_dense((dense, ev), (cnn, ev)) == ((cnn, ev), (dense, ev))
+    assert cnn_and_dense((cnn, ev), (dense, ev)) == ((cnn, ev), (dense, ev))
+    assert comparison_trace_names((cnn, ev), (dense, ev)) == (
+        "CNN default: 66.67%",
+        "Dense only dense_only: 66.67%",
+    )
+    assert unfair_comparison_text([]) is None
+    assert unfair_comparison_text(settings_differences(cnn, dense)) == (
+        "The two runs were not trained the same way, so the comparison is not quite fair: "
+        "epochs: 10 (CNN) vs 3 (dense)."
+    )
+    assert missing_partner_text(cnn) == (
+        "There is no dense-only run on digits to compare with yet. To make one, load the "
+        "**dense_only** preset on the **Build** page and train it on **digits** on the "
+        "**Train** page with the same settings as this run (epochs 10, seed 0), then come "
+        "back here."
+    )
+    assert missing_partner_text(make_run("dense2", "dense_only")).startswith(
+        "There is no CNN run on digits to compare with yet. To make one, load a CNN preset "
+        "(the **default** one is fast)"
+    )
+    assert "as this run (the defaults)" in missing_partner_text(make_run("dense2", "dense_only"))
+    pending = replace(make_run("d3", "dense_only", model=None), status="training")
+    assert pending_partner_text(pending) == (
+        "Run d3 (dense_only) is training on the same data; the comparison appears here when "
+        "it finishes."
+    )

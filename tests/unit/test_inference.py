@@ -222,6 +222,63 @@ def test_is_blank():
     assert not inference.is_blank(drawn)
 
 
+def test_a_drawing_is_white_on_black_whatever_the_models_background():
+    canvas = np.zeros((280, 280, 4), np.uint8)  # the canvas sends transparent black
+    assert inference.prepare_drawing(None, (28, 28, 1)) is None  # nothing sent yet
+    assert inference.prepare_drawing(canvas, (28, 28, 1)) is None  # nothing drawn
+    canvas[40:240, 130:150] = 255  # a white "1"
+    white_paper = Preprocessing(background=(255, 255, 255))
+    drawing = inference.prepare_drawing(canvas, (28, 28, 1), white_paper)
+    assert drawing.name == "drawing" and not drawing.inverted
+    assert drawing.array.shape == (28, 28, 1)
+    assert drawing.array[14, 14, 0] > 200 and drawing.array[0, 0, 0] == 0
+
+
+def test_what_the_model_sees_is_said_in_words():
+    ink = inference.prepare(digit_like(), (28, 28, 1), Preprocessing(invert="auto"))
+    assert inference.model_view_caption(ink, (28, 28, 1)) == (
+        "What the model sees: 28×28, grayscale, inverted to white on black"
+    )
+    photo = inference.prepare(digit_like().convert("RGB"), (32, 32, 3))
+    assert inference.model_view_caption(photo, (32, 32, 3)) == "What the model sees: 32×32, RGB"
+
+
+def test_predictions_csv_has_no_thumbnails():
+    prepared = [
+        inference.prepare(digit_like(), (28, 28, 1), name=name) for name in ("a.png", "b.png")
+    ]
+    probs = np.array([[0.25, 0.75], [0.5, 0.5]])
+    table = inference.results_table(prepared, probs, ["cat", "dog"])
+    assert list(table.columns) == ["image", "file", "prediction", "confidence"]
+    assert inference.predictions_csv(table).splitlines() == [
+        "file,prediction,confidence",
+        "a.png,dog,0.75",
+        "b.png,cat,0.5",
+    ]
+
+
+def test_typed_class_names_are_used_only_when_there_is_one_per_class():
+    numbers = ["0", "1", "2"]
+    assert inference.class_names_from_text(" cat, dog ,fox", numbers) == (
+        ["cat", "dog", "fox"],
+        None,
+    )
+    assert inference.class_names_from_text("", numbers) == (numbers, None)
+    assert inference.class_names_from_text(" , ,", numbers) == (numbers, None)
+    names, warning = inference.class_names_from_text("cat, dog", numbers)
+    assert names == numbers
+    assert warning == (
+        "You gave 2 names but the model has 3 classes; using the class numbers instead."
+    )
+
+
+def test_background_colour_as_the_colour_picker_writes_it():
+    assert inference.hex_color((255, 0, 16)) == "#FF0010"
+    assert inference.rgb_from_hex("#FF0010") == (255, 0, 16)
+    assert inference.rgb_from_hex("#ff0010") == (255, 0, 16)
+    assert inference.rgb_from_hex(inference.hex_color((1, 2, 3))) == (1, 2, 3)
+
+
 # --- models: loading, checking, predicting --------------------------------------------------
 
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from dashboard.data.builtins import load_builtin
 from dashboard.data.datasets import Dataset
-from dashboard.data.preview import GAP, class_strips
+from dashboard.data.preview import GAP, arrays_caption, class_strips, dataset_metrics
 from dashboard.ui.model_charts import class_counts_figure
 
 
@@ -23,6 +23,7 @@ def test_strips_show_samples_of_each_class_upscaled_crisply():
     sources = dataset.x_train[dataset.y_train == 0][..., 0]
     assert (sources == tile[::8, ::8]).all(axis=(1, 2)).any()
     assert (first.train_count, first.test_count) == (136, 42)
+    assert first.caption == "0: 136 train, 42 test"
 
 
 def test_strips_keep_colour_and_stop_at_max_classes():
@@ -41,3 +42,18 @@ def test_counts_chart_stacks_train_and_test_per_class():
     assert list(fig.data[0].x) == ["cat", "dog"] and list(fig.data[0].y) == [8, 6]
     assert list(fig.data[1].y) == [2, 1]
     assert fig.layout.barmode == "stack" and fig.layout.xaxis.type == "category"
+
+
+def test_summary_of_a_dataset_is_what_the_data_page_shows():
+    digits = load_builtin("digits")
+    assert dataset_metrics(digits) == [
+        ("Train images", "1,437"),
+        ("Test images", "360"),
+        ("Image shape", "8 × 8 × 1"),
+        ("Classes", 10),
+    ]
+    assert arrays_caption(digits) == (
+        "Arrays: x_train (1437, 8, 8, 1) uint8, x_test (360, 8, 8, 1) uint8, labels 0..9; "
+        "grayscale pixels 0..255."
+    )
+    assert arrays_caption(load_builtin("shapes")).endswith("labels 0..4; RGB pixels 0..255.")

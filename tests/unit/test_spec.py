@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from dashboard.model.analysis import layer_table, model_metrics
 from dashboard.model.keras_model import build_model, keras_code
 from dashboard.model.presets import load_preset, preset_names
 from dashboard.model.shape_math import formula_text, output_size
@@ -231,6 +232,43 @@ def test_totals_and_costs_of_mnist_cnn():
     assert analysis.model_megabytes == pytest.approx(4.8, abs=0.01)
     small = analysis.training_memory_bytes(784)
     assert load_preset("mnist_cnn").analyze(batch_size=256).training_memory_bytes(784) > small
+
+
+def test_layer_table_rows_are_what_the_build_page_shows():
+    spec = load_preset("default")
+    rows = layer_table(spec, spec.analyze())
+    assert rows[0] == {
+        "#": "in",
+        "Layer": "Input",
+        "Settings": "",
+        "Output shape": "28×28×1",
+        "Parameters": 0,
+        "Multiply-adds": 0,
+        "Status": "",
+    }
+    assert rows[1]["Settings"] == "16 × 3×3, stride 1, same, relu"
+    assert (rows[1]["Output shape"], rows[1]["Parameters"]) == ("28×28×16", 160)
+    assert [r["Layer"] for r in rows][-2:] == ["Flatten", "Dense (output)"]
+    assert [r["#"] for r in rows] == ["in", "1", "2", "3", "4", "5", "6"]
+    assert {r["Status"] for r in rows[1:]} == {"ok"}
+
+
+def test_layer_table_marks_the_layer_that_does_not_fit_and_those_waiting():
+    spec = ModelSpec((4, 4, 1), [LayerSpec("Conv2D", {"kernel_size": 7}), LayerSpec("Flatten")])
+    rows = layer_table(spec, spec.analyze())
+    assert [r["Status"] for r in rows] == ["", "does not fit", "waiting", "waiting"]
+    assert [r["Output shape"] for r in rows] == ["4×4×1", "—", "—", "—"]
+
+
+def test_model_metrics_are_the_build_page_totals():
+    analysis = load_preset("mnist_cnn").analyze(batch_size=128)
+    assert model_metrics(analysis, 1_234_000_000) == [
+        ("Trainable parameters", "1,199,882"),
+        ("Non-trainable", "0"),
+        ("Model size", "4.80 MB"),
+        ("Multiply-adds / image", "11.99 M"),
+        ("Training memory, batch 128", "1.23 GB"),
+    ]
 
 
 def test_big_model_does_not_fit_cloud_small_one_does():

@@ -17,7 +17,15 @@ from dashboard.data.builtins import load_builtin
 from dashboard.data.datasets import Dataset
 from dashboard.model.presets import load_preset
 from dashboard.model.spec import LayerSpec, ModelSpec, SpecError
-from dashboard.training import ResultCache, TrainingQueue, TrainSettings, start_run, trainer
+from dashboard.training import (
+    ResultCache,
+    Run,
+    TrainingQueue,
+    TrainSettings,
+    run_compare,
+    start_run,
+    trainer,
+)
 from dashboard.training import pipeline as input_pipeline
 
 FAST = TrainSettings(epochs=2, batch_size=64)
@@ -360,3 +368,31 @@ def test_host_tensor_keeps_one_copy_of_the_images():
     grown = rss_mb(os.getpid()) - before
     assert grown < 1.4 * images.nbytes / 2**20, f"{grown:.0f} MB for {images.nbytes / 2**20:.0f} MB"
     assert tensor.shape == images.shape
+
+
+# --- what the Train page writes about a run -------------------------------------------------
+
+MODEL_TEXT = "Conv16 → MaxPool → Conv32 → MaxPool → Flatten → Dense10 · 20,490 params"
+
+
+def test_the_train_page_lines_about_the_data_and_a_run(digits):
+    assert run_compare.dataset_and_model_text(digits, load_preset("default")) == (
+        f"1,437 training and 360 test images, 8×8×1, 10 classes. Model: {MODEL_TEXT}."
+    )
+    classes = [str(i) for i in range(10)]
+    settings = TrainSettings().to_dict()
+    training_run = Run("abc123", load_preset("default"), "digits", classes, settings,
+                       "training", strategy="mirrored", device_count=2)  # fmt: skip
+    view = training_run.view()
+    assert run_compare.run_heading(view) == ":material/autorenew: Run abc123: training"
+    assert run_compare.run_caption(training_run, view) == (
+        f"{MODEL_TEXT} on digits · Adam lr 0.01 (cosine), batch 128, 4 epochs, val 10%, "
+        "seed 0 · trains on 2 devices (mirrored)"
+    )
+    queued = Run("def456", load_preset("default"), "digits", classes, settings)
+    assert run_compare.run_heading(queued.view()) == ":material/hourglass_empty: Run def456: queued"
+    # Before it starts, nothing is known about its devices.
+    assert run_compare.run_caption(queued, queued.view()).endswith(", seed 0")
+    assert run_compare.queue_text(2, 3) == (
+        "Waiting for a free slot: number 2 in the queue (3 runs train at once on this server)."
+    )
