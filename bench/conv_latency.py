@@ -8,9 +8,14 @@ ReLU and a 2×2 max pool.
   Sobel y, so every rerun computes everything again. Target ≤ 300 ms.
 - ratio: median time of conv_ops.conv2d over keras.ops.conv, same image and 3×3×3×1
   kernel (one Conv2D filter over the three channels). Target ≤ 1.0.
+- depthwise_ratio: conv_ops.depthwise_conv2d over keras.ops.depthwise_conv, the same
+  random 3×3 kernel on each channel (the page's colour mode). Target ≤ 1.0.
+- pool_ratio: conv_ops.max_pool over keras.ops.max_pool, 2×2 stride 2, on the colour
+  image. Target ≤ 1.0.
 
 The page is timed first, before Keras is imported, as a user's page never imports it.
-The last line is `page_ms=<number> ratio=<number>`. Run: python bench/conv_latency.py
+The last line is `page_ms=<n> ratio=<n> depthwise_ratio=<n> pool_ratio=<n>`.
+Run: python bench/conv_latency.py
 """
 
 from __future__ import annotations
@@ -84,11 +89,17 @@ def main() -> None:
     keras_dw_ms = median_ms(
         lambda: np.asarray(keras.ops.depthwise_conv(batch, tiled, padding="same"))
     )
-    pool_ms = median_ms(lambda: conv_ops.max_pool(ours, 2, 2))
-    keras_pool_ms = median_ms(lambda: np.asarray(keras.ops.max_pool(theirs[None], 2, 2)))
+    ours_dw = conv_ops.depthwise_conv2d(image, k2, 1, "same")
+    theirs_dw = np.asarray(keras.ops.depthwise_conv(batch, tiled, padding="same"))[0]
+    assert np.allclose(ours_dw, theirs_dw, atol=1e-4), "depthwise: conv_ops and Keras disagree"
+    pool_ms = median_ms(lambda: conv_ops.max_pool(image, 2, 2))
+    keras_pool_ms = median_ms(lambda: np.asarray(keras.ops.max_pool(batch, 2, 2)))
     print(f"depthwise_ms={dw_ms:.1f} keras_depthwise_ms={keras_dw_ms:.1f}")
     print(f"max_pool_ms={pool_ms:.1f} keras_max_pool_ms={keras_pool_ms:.1f}")
-    print(f"page_ms={page_ms:.1f} ratio={ours_ms / keras_ms:.2f}")
+    print(
+        f"page_ms={page_ms:.1f} ratio={ours_ms / keras_ms:.2f} "
+        f"depthwise_ratio={dw_ms / keras_dw_ms:.2f} pool_ratio={pool_ms / keras_pool_ms:.2f}"
+    )
 
 
 if __name__ == "__main__":
