@@ -70,25 +70,19 @@ PAGES: tuple[PageInfo, ...] = (
 def start_page() -> None:
     """What every page does first.
 
-    1. Run under streamlit_app.py's st.navigation. With a `pages/` folder,
-       Streamlit starts in its legacy mode: until some session has run
-       streamlit_app.py, a link straight to /build runs the page alone, with the
-       wrong menu and no page config. This switches the process to
-       st.navigation mode once and reruns. The flag is private to Streamlit
-       (pinned in requirements.txt); tests/app/test_navigation.py fails if it changes.
+    1. Run under streamlit_app.py's st.navigation, so a deep link gets the app's
+       menu and page config (compat.streamlit_pages); rerun once if it was off.
     2. Keep Streamlit's after-run cleanup from stalling training (see
        streamlit_cleanup.py); installing is idempotent and cheap.
     3. Keep this tab's session token in the URL, so a reload finds its runs and
        the rest of its work (tab_session.restore_kept_work).
     """
     import streamlit as st
-    from streamlit.runtime.pages_manager import PagesManager
 
-    from dashboard.compat import streamlit_cleanup
+    from dashboard.compat import streamlit_cleanup, streamlit_pages
     from dashboard.ui import tab_session
 
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
+    if streamlit_pages.use_navigation():
         st.rerun()
     streamlit_cleanup.install()
     tab_session.session_token()
