@@ -19,7 +19,7 @@ import numpy as np
 from dashboard.data.builtins import DEFAULT_DATASET, dataset_choices, load_builtin
 from dashboard.data.datasets import DataError, Dataset
 from dashboard.data.npz import read_npz
-from dashboard.model.presets import load_preset, preset_names
+from dashboard.model.presets import load_preset, preset_names, preset_train_settings
 from dashboard.model.spec import ModelSpec, SpecError
 from dashboard.training import LR_SCHEDULES, OPTIMIZERS, TrainSettings
 from dashboard.training.run import RunStatus
@@ -73,6 +73,28 @@ def _dataset_names() -> str:
     return ", ".join(choice.key for choice in dataset_choices())
 
 
+# Train settings by their command-line names (None: not given on the command line).
+SETTING_FLAGS = {
+    "optimizer": "optimizer",
+    "learning_rate": "lr",
+    "lr_schedule": "schedule",
+    "batch_size": "batch_size",
+    "epochs": "epochs",
+    "validation_split": "validation_split",
+    "seed": "seed",
+}
+
+
+def _settings(args: argparse.Namespace) -> TrainSettings:
+    """The settings given on the command line; the others from the preset's recipe when
+    it has one (models/presets), else TrainSettings' defaults."""
+    recipe = (preset_train_settings(args.preset or "default") or {}) if not args.spec else {}
+    given = {key: getattr(args, flag) for key, flag in SETTING_FLAGS.items()}
+    return TrainSettings.from_dict(
+        {**recipe, **{key: value for key, value in given.items() if value is not None}}
+    )
+
+
 def _bar(fraction: float) -> str:
     filled = round(fraction * BAR_WIDTH)
     return "█" * filled + "·" * (BAR_WIDTH - filled)
@@ -83,15 +105,7 @@ def train(args: argparse.Namespace) -> int:
     from dashboard.training.run_compare import format_seconds, history_csv, model_bytes
 
     spec, dataset = _spec(args), _dataset(args)
-    settings = TrainSettings(
-        optimizer=args.optimizer,
-        learning_rate=args.lr,
-        lr_schedule=args.schedule,
-        batch_size=args.batch_size,
-        epochs=args.epochs,
-        validation_split=args.validation_split,
-        seed=args.seed,
-    )
+    settings = _settings(args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     print(f"Training {spec.name} on {dataset.name} ({len(dataset.x_train):,} images): "
@@ -206,13 +220,16 @@ def parser() -> argparse.ArgumentParser:
         "$CNNLAB_DATA_DIR/NAME.npz",
     )
     data.add_argument("--npz", help="an .npz file with x_train, y_train, x_test, y_test")
-    t.add_argument("--epochs", type=int, default=defaults.epochs)
-    t.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    t.add_argument("--seed", type=int, default=defaults.seed)
-    t.add_argument("--optimizer", choices=list(OPTIMIZERS), default=defaults.optimizer)
-    t.add_argument("--lr", type=float, default=defaults.learning_rate, help="learning rate")
-    t.add_argument("--schedule", choices=list(LR_SCHEDULES), default=defaults.lr_schedule)
-    t.add_argument("--validation-split", type=float, default=defaults.validation_split)
+    recipe = "; with --preset, the preset's recipe if it has one"
+    t.add_argument("--epochs", type=int, help=f"default: {defaults.epochs}{recipe}")
+    t.add_argument("--batch-size", type=int, help=f"default: {defaults.batch_size}{recipe}")
+    t.add_argument("--seed", type=int, help=f"default: {defaults.seed}")
+    t.add_argument("--optimizer", choices=list(OPTIMIZERS), help=f"default: {defaults.optimizer}")
+    t.add_argument("--lr", type=float, help=f"learning rate; default: {defaults.learning_rate}")
+    t.add_argument(
+        "--schedule", choices=list(LR_SCHEDULES), help=f"default: {defaults.lr_schedule}"
+    )
+    t.add_argument("--validation-split", type=float, help=f"default: {defaults.validation_split}")
     t.add_argument(
         "--devices",
         help="auto (several GPUs: MirroredStrategy), single, or cpu:N (N logical CPUs, "

@@ -13,6 +13,7 @@ from dashboard.ui import state
 from dashboard.ui.navigation import start_page
 from dashboard.ui.train_view import (
     live_run_ui,
+    preset_recipe_ui,
     run_actions_ui,
     run_choice_ui,
     runs_table_ui,
@@ -30,6 +31,7 @@ spec = state.get_spec()
 state.restore_train_widgets()
 
 dataset = train_dataset_ui(spec)
+preset_recipe_ui(spec)
 settings, started = train_form_ui(dataset)
 if started and dataset is not None:
     start_run_ui(spec, dataset, settings)

@@ -282,6 +282,13 @@ def restore_train_widgets() -> None:
     )
 
 
+def use_train_settings(settings: TrainSettings) -> None:
+    """Show `settings` in the Train widgets (a button's callback: before they are drawn)."""
+    keep(TRAIN_SETTINGS_KEY, settings)
+    for name, value in settings.to_dict().items():
+        st.session_state[train_widget_key(name)] = value
+
+
 def prepare_train_dataset_choice(names: list[str]) -> None:
     """Before the Train page's dataset picker is drawn: a kept choice that is not offered
     any more (a download gone from disk) falls back to the default dataset."""

@@ -15,6 +15,7 @@ from dashboard.data.builtins import (
     needs_download,
 )
 from dashboard.data.datasets import DataError, Dataset
+from dashboard.model.presets import preset_train_settings
 from dashboard.model.spec import ModelSpec, SpecError
 from dashboard.training import (
     LR_SCHEDULES,
@@ -71,6 +72,27 @@ def builtin_dataset_ui() -> Dataset | None:
 
 
 # --- settings and Start --------------------------------------------------------------
+
+
+def preset_recipe_ui(spec: ModelSpec) -> None:
+    """When the model is a preset made with its own Train settings, offer them (once the
+    widgets show other settings)."""
+    recipe = preset_train_settings(spec.name)
+    if recipe is None:
+        return
+    settings = TrainSettings.from_dict(recipe)
+    if settings == state.get_train_settings():
+        st.caption(f"The settings below are the recipe of the preset **{spec.name}**.")
+        return
+    left, right = st.columns([3, 1], vertical_alignment="center")
+    left.caption(f"The preset **{spec.name}** was made to train with: {settings.summary()}.")
+    right.button(
+        "Use its settings",
+        key=TrainKeys.USE_RECIPE,
+        on_click=state.use_train_settings,
+        args=(settings,),
+        width="stretch",
+    )
 
 
 def train_form_ui(dataset: Dataset | None) -> tuple[TrainSettings, bool]:

@@ -53,6 +53,7 @@ class TrainKeys:
     RUNS_TABLE = "runs_table"
     RUN_CHOICE = state.RUN_CHOICE_KEY  # "train_run_choice": state points it at the live run
     STOP_CHOSEN = "stop_chosen"
+    USE_RECIPE = "use_preset_settings"
     DELETE_CHOSEN = "delete_chosen"
 
     @staticmethod

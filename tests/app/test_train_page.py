@@ -239,3 +239,22 @@ def test_history_csv_is_a_table_pandas_reads():
     frame = pd.read_csv(io.StringIO(run_compare.history_csv(run)))
     assert frame.to_dict("records") == [{"epoch": 1, "loss": 0.5, "accuracy": 0.8}]
     assert time.time() >= run.created_at
+
+
+def test_a_preset_with_a_recipe_offers_its_settings_and_the_button_applies_them():
+    from dashboard.model.presets import preset_train_settings
+
+    at = page()
+    assert "use_preset_settings" not in [b.key for b in at.button]  # the default has none
+    at.session_state["spec"] = load_preset("fast_mnist")
+    at.run()
+    recipe = TrainSettings.from_dict(preset_train_settings("fast_mnist"))
+    offer = [c.value for c in at.caption if "was made to train with" in c.value]
+    assert offer == [f"The preset **fast_mnist** was made to train with: {recipe.summary()}."]
+    at.button(key="use_preset_settings").click().run()
+    assert not at.exception
+    assert at.number_input(key="train_w_epochs").value == recipe.epochs
+    assert at.select_slider(key="train_w_batch_size").value == recipe.batch_size
+    assert at.number_input(key="train_w_learning_rate").value == pytest.approx(recipe.learning_rate)
+    assert any("are the recipe of the preset **fast_mnist**" in c.value for c in at.caption)
+    assert "use_preset_settings" not in [b.key for b in at.button]

@@ -89,3 +89,22 @@ def test_cli_trains_on_two_logical_cpus_and_says_so(small_npz, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "devices: 2 devices (MirroredStrategy)" in done.stderr
     assert "epoch 1/1 " in done.stderr and (out / "model.keras").is_file()
+
+
+def test_cli_takes_a_presets_recipe_unless_a_setting_is_given():
+    from dashboard.cli import _settings, parser
+    from dashboard.model.presets import preset_train_settings
+    from dashboard.training import TrainSettings
+
+    recipe = preset_train_settings("fast_mnist")
+    assert recipe, "the fast preset comes with its Train settings"
+    given = _settings(parser().parse_args(["train", "--preset", "fast_mnist", "--out", "o"]))
+    assert given == TrainSettings.from_dict(recipe)
+    one_epoch = parser().parse_args(
+        ["train", "--preset", "fast_mnist", "--epochs", "1", "--out", "o"]
+    )
+    assert _settings(one_epoch).epochs == 1
+    assert _settings(one_epoch).batch_size == recipe["batch_size"]
+    # A spec file has no recipe: the Train page's defaults, as before.
+    spec_only = parser().parse_args(["train", "--spec", "s.json", "--out", "o"])
+    assert _settings(spec_only) == TrainSettings()

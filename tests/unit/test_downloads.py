@@ -149,3 +149,14 @@ def test_keras_download_is_cached_and_the_next_load_needs_neither_network_nor_ke
     assert second["source"] == f"the CNN Lab download cache: {cached}"
     assert second["tf"] is False
     assert second["names"] == FASHION_NAMES
+
+
+def test_the_cli_says_the_downloads_own_sentence_when_offline(offline, tmp_path, capsys):
+    # It used to turn "no connection" into "No dataset 'fashion_mnist'", which is wrong.
+    from dashboard.cli import main
+
+    code = main(["train", "--dataset", "fashion_mnist", "--out", str(tmp_path / "out")])
+    error = capsys.readouterr().err.strip()
+    assert code == 2
+    assert error.startswith("error: Could not download Fashion-MNIST (no connection to ")
+    assert "No dataset" not in error and "built-in dataset (digits, digits28 or shapes)" in error
