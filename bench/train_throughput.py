@@ -68,7 +68,7 @@ def train_in_app() -> tuple[float, float, str]:
             page.get_by_text(caption).wait_for(timeout=180_000)
             epochs = page.get_by_label("Epochs", exact=True)
             epochs.fill(str(EPOCHS))
-            epochs.press("Tab")  # commit the value (Enter would submit the form)
+            epochs.press("Tab")  # commit the value
             start.click()
             heading = page.get_by_text(re.compile(r"Run [0-9a-f]{6}: (queued|training)")).first
             heading.wait_for(timeout=180_000)

@@ -18,7 +18,10 @@ import numpy as np
 
 from dashboard.data.builtins import DEFAULT_DATASET, dataset_choices, load_builtin
 from dashboard.data.datasets import DataError, Dataset
+from dashboard.data.limits import UPLOAD_IMAGE_SIZES
 from dashboard.data.npz import read_npz
+from dashboard.data.preprocess import FIT_HELP, FIT_MODES
+from dashboard.data.uploads import COLOR_MODES, UploadOptions
 from dashboard.model.presets import load_preset, preset_names, preset_train_settings
 from dashboard.model.spec import ModelSpec, SpecError
 from dashboard.training import LR_SCHEDULES, OPTIMIZERS, TrainSettings
@@ -58,6 +61,10 @@ def _spec(args: argparse.Namespace) -> ModelSpec:
 def _dataset(args: argparse.Namespace) -> Dataset:
     if args.npz:
         return load_npz(args.npz)
+    if args.zip:
+        return _zip_dataset(args)
+    if any(getattr(args, flag) is not None for flag in ("size", "color", "fit", "test_fraction")):
+        raise CliError("--size, --color, --fit and --test-fraction go with --zip.")
     try:
         return load_builtin(args.dataset or DEFAULT_DATASET)
     except KeyError:
@@ -67,6 +74,23 @@ def _dataset(args: argparse.Namespace) -> Dataset:
             "or --npz FILE."
         ) from None
     # A DataError (no network for a download, a damaged file) says what to do itself.
+
+
+def _zip_dataset(args: argparse.Namespace) -> Dataset:
+    """A zip of class folders, decoded as the Data page's upload does (same options)."""
+    from dashboard.data.uploads import load_zip_bytes
+
+    path = Path(args.zip)
+    if not path.is_file():
+        raise CliError(f"No file {path}; give the path of a zip with one folder per class.")
+    defaults = UploadOptions()
+    options = UploadOptions(
+        size=args.size or defaults.size,
+        color=args.color or defaults.color,
+        fit=args.fit or defaults.fit,
+        test_fraction=defaults.test_fraction if args.test_fraction is None else args.test_fraction,
+    )
+    return load_zip_bytes(path.read_bytes(), path.name, options)
 
 
 def _dataset_names() -> str:
@@ -82,6 +106,12 @@ SETTING_FLAGS = {
     "epochs": "epochs",
     "validation_split": "validation_split",
     "seed": "seed",
+    "flip": "flip",
+    "rotation_degrees": "rotation",
+    "zoom": "zoom",
+    "translation": "translation",
+    "early_stopping": "early_stopping",
+    "patience": "patience",
 }
 
 
@@ -220,6 +250,25 @@ def parser() -> argparse.ArgumentParser:
         "$CNNLAB_DATA_DIR/NAME.npz",
     )
     data.add_argument("--npz", help="an .npz file with x_train, y_train, x_test, y_test")
+    data.add_argument(
+        "--zip", help="a zip with one folder of images per class, as on the Data page"
+    )
+    upload = UploadOptions()
+    t.add_argument(
+        "--size",
+        type=int,
+        choices=UPLOAD_IMAGE_SIZES,
+        help=f"--zip: images become SIZE×SIZE (default {upload.size})",
+    )
+    t.add_argument("--color", choices=COLOR_MODES, help=f"--zip: default {upload.color}")
+    t.add_argument(
+        "--fit", choices=list(FIT_MODES), help=f"--zip: {FIT_HELP} Default: {upload.fit}."
+    )
+    t.add_argument(
+        "--test-fraction",
+        type=float,
+        help=f"--zip without a test folder: share held out (default {upload.test_fraction})",
+    )
     recipe = "; with --preset, the preset's recipe if it has one"
     t.add_argument("--epochs", type=int, help=f"default: {defaults.epochs}{recipe}")
     t.add_argument("--batch-size", type=int, help=f"default: {defaults.batch_size}{recipe}")
@@ -230,6 +279,17 @@ def parser() -> argparse.ArgumentParser:
         "--schedule", choices=list(LR_SCHEDULES), help=f"default: {defaults.lr_schedule}"
     )
     t.add_argument("--validation-split", type=float, help=f"default: {defaults.validation_split}")
+    aug = "augmentation, as on the Train page"
+    t.add_argument("--flip", action=argparse.BooleanOptionalAction, help=f"{aug}: left-right flips")
+    t.add_argument("--rotation", type=float, help=f"{aug}: ± degrees (default 0)")
+    t.add_argument("--zoom", type=float, help=f"{aug}: ± share (default 0)")
+    t.add_argument("--translation", type=float, help=f"{aug}: ± share of the size (default 0)")
+    t.add_argument(
+        "--early-stopping",
+        action=argparse.BooleanOptionalAction,
+        help="stop when the validation loss has not improved for --patience epochs",
+    )
+    t.add_argument("--patience", type=int, help=f"epochs (default {defaults.patience})")
     t.add_argument(
         "--devices",
         help="auto (several GPUs: MirroredStrategy), single, or cpu:N (N logical CPUs, "

@@ -9,6 +9,7 @@ import streamlit as st
 from dashboard.ui import state
 from dashboard.ui.build_view import (
     export_ui,
+    forget_stale_description,
     layer_table_ui,
     layers_ui,
     model_input_ui,
@@ -33,6 +34,7 @@ with st.sidebar:
     layers_ui(spec, batch_size)
 
 # --- main area: everything below reflects this run's widget values ---------------
+forget_stale_description(spec)
 analysis = spec.analyze(batch_size)
 st.title("Build a CNN")
 show_notice("build")

@@ -32,7 +32,7 @@ if classifier is None:
     st.stop()
 class_names = model_details_ui(picked)
 
-source = image_source_ui()
+source = image_source_ui(classifier)
 preprocessing = preprocessing_ui(picked, source)
 k = top_k_ui(classifier)
 prepared = images_ui(source, classifier, preprocessing)

@@ -33,8 +33,9 @@ state.restore_train_widgets()
 dataset = train_dataset_ui(spec)
 preset_recipe_ui(spec)
 settings, started = train_form_ui(dataset)
-if started and dataset is not None:
-    start_run_ui(spec, dataset, settings)
+confirmed = state.pop_start_confirmed()
+if (started or confirmed) and dataset is not None:
+    start_run_ui(spec, dataset, settings, confirmed=confirmed)
 
 runs = state.get_runs()
 live_run_ui(runs)

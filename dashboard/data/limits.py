@@ -85,6 +85,15 @@ DOWNLOAD_PROBE_TIMEOUT = 8.0
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 
 
+def count_text(n: int, noun: str, plural: str | None = None) -> str:
+    """'1 image', '2 images', '1,437 batches': a count with its noun in the right number.
+
+    >>> count_text(1, "batch"), count_text(38, "batch", "batches")
+    ('1 batch', '38 batches')
+    """
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
 def human_bytes(n: int) -> str:
     """'200 MB', '3.4 KB': sizes as a user reads them."""
     for unit, size in (("GB", 1024**3), ("MB", MB), ("KB", 1024)):

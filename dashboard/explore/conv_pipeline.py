@@ -153,7 +153,7 @@ class Panel:
 
 def panels(result: Result, settings: ConvSettings) -> list[Panel]:
     """Input, convolution output, after ReLU and pooled, in the order the page shows them."""
-    relu_empty = NO_OUTPUT if not settings.relu and result.conv is None else RELU_OFF
+    relu_empty = NO_OUTPUT if settings.relu or result.conv is None else RELU_OFF
     return [
         Panel("Input", result.input),
         Panel("Convolution output", result.conv, NO_OUTPUT),

@@ -200,8 +200,8 @@ def cell_sentence(
     verdict = "right" if true_class == predicted_class else "wrong"
     which = f"; the {shown} the model was surest of:" if count > shown else ":"
     return (
-        f"**{count}** test images of class **{true_name}** were predicted as "
-        f"**{predicted_name}** ({verdict}){which}"
+        f"**{count:,}** test {'image' if count == 1 else 'images'} of class **{true_name}** "
+        f"{'was' if count == 1 else 'were'} predicted as **{predicted_name}** ({verdict}){which}"
     )
 
 

@@ -5,6 +5,7 @@ TensorFlow is imported lazily, inside the functions that need it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -87,15 +88,12 @@ def last_conv_layer(classifier: Classifier) -> str | None:
     return convs[-1] if convs else None
 
 
-def grad_cam(
-    classifier: Classifier, array: np.ndarray, class_index: int | None = None
-) -> tuple[np.ndarray, int]:
-    """Grad-CAM (Selvaraju et al., 2017) from the last conv layer for one uint8 image.
-
-    Returns (heatmap in 0..1 of the image's height × width, the class explained);
-    `class_index` None explains the predicted class. The class score is taken
-    before softmax/sigmoid, so a confident prediction still has gradients.
-    """
+def _class_gradients(
+    classifier: Classifier, array: np.ndarray, class_index: int | None
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """(last conv layer's output A, d score / d A, the class explained) for one uint8
+    image; the score is the class's logit, taken before softmax/sigmoid, so a confident
+    prediction still has gradients (as in the Grad-CAM paper and keras-io's example)."""
     import tensorflow as tf
 
     conv_name = last_conv_layer(classifier)
@@ -140,10 +138,64 @@ def grad_cam(
             target = int(tf.argmax(scores[0])) if class_index is None else int(class_index)
             score = scores[:, target]
     grads = tape.gradient(score, conv_out)
-    weights = tf.reduce_mean(grads, axis=(1, 2))  # one weight per channel
-    cam = tf.nn.relu(tf.reduce_sum(conv_out * weights[:, None, None, :], axis=-1))[0]
-    cam = np.asarray(cam, dtype=np.float32)
+    return np.asarray(conv_out[0], np.float32), np.asarray(grads[0], np.float32), target
+
+
+def _to_image_size(cam: np.ndarray, array: np.ndarray) -> np.ndarray:
+    """A map of the conv layer's size, enlarged to the image's and scaled to 0..1."""
     height, width = array.shape[:2]
-    cam = np.asarray(Image.fromarray(cam).resize((width, height), Image.BILINEAR), dtype=np.float32)
+    cam = np.asarray(Image.fromarray(cam).resize((width, height), Image.BILINEAR), np.float32)
     peak = float(cam.max())
-    return (cam / peak if peak > 0 else cam), target
+    return cam / peak if peak > 0 else cam
+
+
+def grad_cam(
+    classifier: Classifier, array: np.ndarray, class_index: int | None = None
+) -> tuple[np.ndarray, int]:
+    """Grad-CAM (Selvaraju et al., 2017) from the last conv layer for one uint8 image.
+
+    Returns (heatmap in 0..1 of the image's height × width, the class explained);
+    `class_index` None explains the predicted class. Each feature map is weighted by
+    its gradient averaged over the image: the map is empty when those weights pull
+    the score down wherever the maps fire.
+    """
+    conv_out, grads, target = _class_gradients(classifier, array, class_index)
+    weights = grads.mean(axis=(0, 1))  # one weight per channel
+    cam = np.maximum((conv_out * weights).sum(axis=-1), 0)
+    return _to_image_size(cam, array), target
+
+
+@dataclass
+class Explanation:
+    """A class-activation map and how it was made, in words for the page."""
+
+    heatmap: np.ndarray  # 0..1, the image's height × width
+    target: int
+    method: str  # "Grad-CAM" or "LayerCAM"
+    why: str  # empty, or why Grad-CAM alone would show nothing
+
+
+def explain_class(
+    classifier: Classifier, array: np.ndarray, class_index: int | None = None
+) -> Explanation:
+    """Grad-CAM, or where its map is empty, LayerCAM (Jiang et al., 2021): each place
+    weighted by its own positive gradient instead of the image's average. On a small
+    CNN with a linear read-out Grad-CAM is empty for about a quarter of MNIST digits
+    (56 of the first 200 test images with the shipped model)."""
+    cam, target = grad_cam(classifier, array, class_index)
+    if cam.max() > 0:
+        return Explanation(cam, target, "Grad-CAM", "")
+    conv_out, grads, target = _class_gradients(classifier, array, target)
+    layer = np.maximum((conv_out * np.maximum(grads, 0)).sum(axis=-1), 0)
+    why = (
+        "Averaged over the whole image, every feature map of this layer pulls the score "
+        "down, so Grad-CAM's map is empty; this map weighs each place by its own gradient "
+        "instead (LayerCAM)."
+    )
+    if layer.max() > 0:
+        return Explanation(_to_image_size(layer, array), target, "LayerCAM", why)
+    why = (
+        "Wherever this layer's feature maps fire on this image, they speak against the "
+        "class, so no place raises its score and the map is empty."
+    )
+    return Explanation(_to_image_size(layer, array), target, "LayerCAM", why)

@@ -65,7 +65,9 @@ def _model_name(spec: ModelSpec) -> str:
 def keras_code(spec: ModelSpec) -> str:
     """A standalone Python script that builds the same model with plain Keras."""
     lines = [
-        '"""' + f"{spec.name}: exported from CNN Lab." + '"""',
+        '"""' + f"{spec.name}: exported from CNN Lab." + "\n\n"
+        "This script builds the model and prints its summary; it does not train it.\n"
+        "Train it with model.fit on images scaled to 0..1 (pixels / 255).\n" + '"""',
         "",
         "import keras",
         "from keras import layers",

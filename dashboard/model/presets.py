@@ -52,3 +52,14 @@ def preset_train_settings(name: str) -> dict[str, Any] | None:
     except KeyError:
         return None
     return dict(recipe) if isinstance(recipe, dict) else None
+
+
+def edited_from_preset(spec: ModelSpec) -> bool:
+    """True when `spec` carries a preset's name but no longer its layers: the preset's
+    description then describes another model."""
+    if spec.name not in preset_names():
+        return False
+    preset = load_preset(spec.name)
+    return [layer.to_dict() for layer in spec.layers] != [
+        layer.to_dict() for layer in preset.layers
+    ]

@@ -100,6 +100,21 @@ class TrainSettings:
             parts.append(f"early stop (patience {self.patience})")
         return ", ".join(parts)
 
+    def extras_summary(self) -> str:
+        """The augmentation and early stopping that are on, in words ('' when none is).
+
+        >>> TrainSettings(flip=True, early_stopping=True).extras_summary()
+        'flip left–right, early stopping (patience 2)'
+        """
+        words = [
+            ("flip left–right", self.flip),
+            (f"rotation ±{self.rotation_degrees:g}°", self.rotation_degrees),
+            (f"zoom ±{self.zoom:g}", self.zoom),
+            (f"shift ±{self.translation:g}", self.translation),
+            (f"early stopping (patience {self.patience})", self.early_stopping),
+        ]
+        return ", ".join(text for text, on in words if on)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

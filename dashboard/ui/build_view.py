@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard.model.analysis import Analysis, LayerInfo, layer_table, model_metrics
 from dashboard.model.keras_model import keras_code
-from dashboard.model.presets import load_preset, preset_names
+from dashboard.model.presets import edited_from_preset, load_preset, preset_names
 from dashboard.model.shape_math import FORMULA
 from dashboard.model.share_links import spec_from_link_param, spec_to_link_param
 from dashboard.model.spec import LAYER_TYPES, PARAM_INFO, LayerSpec, ModelSpec, SpecError
@@ -179,6 +179,13 @@ def apply_layer_edit(spec: ModelSpec, action: str, index: int, kind: str) -> Non
         index = len(spec.layers) - 1
     state.select_layer(max(index, 0))
     state.bump_layer_widgets()
+
+
+def forget_stale_description(spec: ModelSpec) -> None:
+    """Once the layers are edited away from the preset's, its description (shown under
+    the title and saved in the exported spec) no longer describes this model."""
+    if spec.description and edited_from_preset(spec):
+        spec.description = ""
 
 
 def problems_ui(analysis: Analysis) -> None:

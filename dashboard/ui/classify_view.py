@@ -130,9 +130,16 @@ def model_details_ui(picked: PickedModel) -> list[str]:
 # --- preprocessing ----------------------------------------------------------------------
 
 
-def image_source_ui() -> str:
-    """Where the images come from: 'upload', 'camera' or 'draw'."""
-    return st.radio("Images", list(SOURCES), format_func=SOURCES.get, horizontal=True)
+def _reads_digits(classifier: Classifier) -> bool:
+    """One channel and ten classes: a model one can ask about a drawn digit."""
+    return classifier.input_shape[2] == 1 and classifier.num_classes == 10
+
+
+def image_source_ui(classifier: Classifier) -> str:
+    """Where the images come from: 'upload', 'camera' or 'draw' ('Draw a digit' only for
+    a digits-like model: one channel, ten classes)."""
+    labels = {**SOURCES, "draw": SOURCES["draw"] if _reads_digits(classifier) else "Draw"}
+    return st.radio("Images", list(labels), format_func=labels.get, horizontal=True)
 
 
 def preprocessing_ui(picked: PickedModel, source: str) -> Preprocessing:
@@ -213,7 +220,8 @@ def images_ui(source: str, classifier: Classifier, preprocessing: Preprocessing)
     for message in errors:
         st.error(message)
     if not prepared and not errors:
-        st.info(WAITING[source])
+        digits = source != "draw" or _reads_digits(classifier)
+        st.info(WAITING[source] if digits else "Draw on the black square.")
     return prepared
 
 
@@ -326,18 +334,15 @@ def _grad_cam_ui(
         [None, *range(classifier.num_classes)],
         format_func=lambda i: f"predicted ({predicted})" if i is None else class_names[i],
     )
-    cam, target = explain.grad_cam(classifier, item.array, explained_class)
+    found = explain.explain_class(classifier, item.array, explained_class)
     st.caption(
-        f"Where layer {conv} found evidence for class {class_names[target]}: "
-        "red is strong, blue is none (Grad-CAM)."
+        f"Where layer {conv} found evidence for class {class_names[found.target]}: "
+        f"red is strong, blue is none ({found.method})."
     )
-    if cam.max() == 0:
-        st.info(
-            f"Nothing in layer {conv} raises the score of {class_names[target]} "
-            "for this image, so the map is empty."
-        )
+    if found.why:
+        st.info(found.why)
     st.plotly_chart(
-        model_charts.gradcam_figure(item.array, cam),
+        model_charts.gradcam_figure(item.array, found.heatmap),
         width="stretch",
         key=ClassifyKeys.GRADCAM_CHART,
     )

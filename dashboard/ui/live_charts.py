@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
+from dashboard.data.limits import count_text
 from dashboard.training.run_compare import metric_text
 from dashboard.ui.batch_series import BatchColumns, batch_series
 from dashboard.ui.run_charts import METRIC_TITLES, TRAIN_COLOR, VAL_COLOR
@@ -99,11 +100,12 @@ def batch_panel(
     converted for the last redraw (see batch_series.BatchColumns)."""
     series = batch_series(batches, metric, MAX_POINTS, columns)
     name = METRIC_TITLES.get(metric, metric).lower()
-    average = f"average of {series.window} batches"
+    average = f"average of {count_text(series.window, 'batch', 'batches')}"
     if len(series.values):
         last, mean = (metric_text(v[-1], metric) for v in (series.values, series.average))
         summary = (
-            f"Training {name} per batch, {len(batches):,} batches so far: last batch {last}, "
+            f"Training {name} per batch, {count_text(len(batches), 'batch', 'batches')} so far: "
+            f"last batch {last}, "
             f"average {mean} over the last {series.window} batch"
             f"{'es' if series.window > 1 else ''}."
         )

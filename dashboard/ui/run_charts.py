@@ -9,6 +9,7 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from dashboard.data.limits import count_text
 from dashboard.ui.batch_series import batch_series
 
 TRAIN_COLOR = "#e4572e"
@@ -61,7 +62,7 @@ def _epoch_curves_figure(rows: tuple[tuple[tuple[str, float], ...], ...], uirevi
                 row=1,
                 col=col,
             )
-        fig.update_xaxes(title_text="epoch", dtick=1, row=1, col=col)
+        fig.update_xaxes(title_text="epoch", **epoch_ticks(len(rows)), row=1, col=col)
         _metric_axes(fig, metric, 1, col)
     fig.update_layout(
         height=320, margin={"t": 40, "b": 40, "l": 50, "r": 10}, uirevision=uirevision
@@ -89,7 +90,7 @@ def batch_curve_figure(
             go.Scatter(x=series.steps, y=series.values, name=f"each batch's {metric}",
                        mode="lines", line={"color": TRAIN_COLOR, "width": 1}, opacity=0.35),
             go.Scatter(x=series.steps, y=series.average,
-                       name=f"average of {series.window} batches", mode="lines",
+                       name=f"average of {count_text(series.window, 'batch', 'batches')}", mode="lines",
                        line={"color": TRAIN_COLOR, "width": 2.5}),
         ],
         layout={
@@ -117,12 +118,32 @@ def overlay_figure(series: list[tuple[str, list[dict[str, float]]]], metric: str
                     go.Scatter(x=epochs, y=values, name=f"{label}: {kind}", mode="lines+markers",
                                line={"color": color, "dash": dash})
                 )  # fmt: skip
-    fig.update_xaxes(title_text="epoch", dtick=1)
+    last = max((row["epoch"] for _, history in series for row in history), default=1)
+    fig.update_xaxes(title_text="epoch", **epoch_ticks(last))
     _metric_axes(fig, metric)
     fig.update_layout(
         title=f"{METRIC_TITLES.get(metric, metric)} per epoch",
-        height=360,
+        height=420,
         margin={"t": 40, "b": 40, "l": 50, "r": 10},
+        # Below the chart, so the curves keep the whole width however many runs there are.
+        legend={"orientation": "h", "yanchor": "top", "y": -0.22, "x": 0},
         uirevision="overlay",
     )
     return fig
+
+
+def epoch_ticks(last_epoch: int) -> dict[str, Any]:
+    """Whole epochs from 1 to `last_epoch`, about eight labels, never rotated: every
+    epoch up to 10, else steps of 2, 5, 10, 20, 50, ... (and 1 is not a step away).
+
+    >>> epoch_ticks(30)["dtick"], epoch_ticks(200)["dtick"], epoch_ticks(4)["dtick"]
+    (5, 50, 1)
+    """
+    step = next(s for s in (1, 2, 5, 10, 20, 50, 100, 200, 500) if last_epoch / s <= 8)
+    return {
+        "range": [0.5, last_epoch + 0.5],
+        "tick0": 0 if step > 1 else 1,
+        "dtick": step,
+        "tickangle": 0,
+        "tickformat": "d",
+    }

@@ -289,6 +289,31 @@ def use_train_settings(settings: TrainSettings) -> None:
         st.session_state[train_widget_key(name)] = value
 
 
+START_CONFIRMED_KEY = "train_start_confirmed"
+
+
+def identical_active_run(spec: ModelSpec, dataset_name: str, settings: TrainSettings) -> Run | None:
+    """A run of this session still queued or training with this spec, data and settings."""
+    # A run keeps its spec fitted to the data (input, classes): compare the layers.
+    layers = [layer.to_dict() for layer in spec.layers]
+    wanted = (dataset_name, settings.to_dict())
+    for run in get_runs():
+        if not run.is_active or (run.dataset_name, run.settings) != wanted:
+            continue
+        if [layer.to_dict() for layer in run.spec.layers] == layers:
+            return run
+    return None
+
+
+def confirm_start() -> None:
+    """'Start another' was pressed: the next page run starts the run without asking."""
+    st.session_state[START_CONFIRMED_KEY] = True
+
+
+def pop_start_confirmed() -> bool:
+    return bool(st.session_state.pop(START_CONFIRMED_KEY, False))
+
+
 def prepare_train_dataset_choice(names: list[str]) -> None:
     """Before the Train page's dataset picker is drawn: a kept choice that is not offered
     any more (a download gone from disk) falls back to the default dataset."""

@@ -96,14 +96,22 @@ def preset_recipe_ui(spec: ModelSpec) -> None:
 
 
 def train_form_ui(dataset: Dataset | None) -> tuple[TrainSettings, bool]:
-    """The settings form; returns the settings it shows and whether Start was pressed."""
-    with st.form(TrainKeys.FORM, border=True):
+    """The settings and Start; returns the settings they show and whether Start was
+    pressed. Not an st.form: there Enter in a number field submitted the form, so
+    typing 12 + Enter and then Start made two runs. Here Enter only applies the value."""
+    with st.container(border=True):
         optimizer_inputs()
         epochs_and_validation_inputs()
         with st.expander("Augmentation: random changes to each training image"):
             augmentation_inputs()
-        started = st.form_submit_button("Start training", type="primary", disabled=dataset is None)
-    return state.train_settings_from_widgets(), started
+        settings = state.train_settings_from_widgets()
+        # These hide in the expander and carry over from run to run: say them outside.
+        if settings.extras_summary():
+            st.caption(f"On for the next run: {settings.extras_summary()}.")
+        started = st.button(
+            "Start training", key=TrainKeys.START, type="primary", disabled=dataset is None
+        )
+    return settings, started
 
 
 def optimizer_inputs() -> None:
@@ -148,8 +156,16 @@ def epochs_and_validation_inputs() -> None:
         help="Same seed and settings give the same curves.",
     )
     with cols[3]:
-        st.checkbox("Early stopping", key=key("early_stopping"))
-        st.number_input("Patience (epochs)", 1, 50, step=1, key=key("patience"))
+        stopping = st.checkbox("Early stopping", key=key("early_stopping"))
+        st.number_input(
+            "Patience (epochs)",
+            1,
+            50,
+            step=1,
+            key=key("patience"),
+            disabled=not stopping,
+            help="Epochs without a better validation loss before training stops.",
+        )
 
 
 def augmentation_inputs() -> None:
@@ -166,8 +182,23 @@ def augmentation_inputs() -> None:
     cols[3].slider("Translation (± share)", 0.0, 0.5, step=0.05, key=key("translation"))
 
 
-def start_run_ui(spec: ModelSpec, dataset: Dataset, settings: TrainSettings) -> None:
-    """Start a run and show it live; a spec that cannot take the data says why."""
+def start_run_ui(
+    spec: ModelSpec, dataset: Dataset, settings: TrainSettings, confirmed: bool = False
+) -> None:
+    """Start a run and show it live; a spec that cannot take the data says why. An
+    identical run of this session that is still going is asked about first."""
+    twin = state.identical_active_run(spec, dataset.name, settings)
+    if twin is not None and not confirmed:
+        st.warning(
+            f"Run {twin.id} is already {twin.status} with this model on {dataset.name} and "
+            "these settings; it would give the same curves. Start another anyway?"
+        )
+        st.button(
+            "Start another",
+            key=TrainKeys.START_AGAIN,
+            on_click=state.confirm_start,
+        )
+        return
     try:
         run = training.start_run(spec, dataset, settings, owner=tab_session.session_token())
     except SpecError as exc:

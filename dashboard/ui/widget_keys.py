@@ -49,7 +49,8 @@ class TrainKeys:
     """The Train page's widget keys; tests find widgets by these exact strings."""
 
     DATASET = state.TRAIN_DATASET_KEY  # "train_dataset_choice": state restores and keeps it
-    FORM = "train_form"
+    START = "start_training"
+    START_AGAIN = "start_another"
     RUNS_TABLE = "runs_table"
     RUN_CHOICE = state.RUN_CHOICE_KEY  # "train_run_choice": state points it at the live run
     STOP_CHOSEN = "stop_chosen"

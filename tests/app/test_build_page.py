@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -181,3 +182,15 @@ def test_upload_spec_json_and_bad_uploads_keep_model():
         errors = [e.value for e in at.error]
         assert any(message in e and "Your current model is unchanged." in e for e in errors)
         assert len(table(at)) == len(load_preset("lenet5").layers) + 2  # LeNet kept
+
+
+def test_a_presets_description_goes_once_its_layers_are_edited():
+    at = open_page()
+    described = load_preset("default").description
+    assert described in [c.value for c in at.caption]
+    next(b for b in at.sidebar.button if b.key and b.key.startswith("delete")).click()
+    at.run()
+    assert not at.exception
+    assert described not in [c.value for c in at.caption]
+    # The spec the page exports (Download spec) says nothing of the preset any more.
+    assert json.loads(at.session_state["spec"].to_json())["description"] == ""

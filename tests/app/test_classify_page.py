@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.insight import models
 from dashboard.model.keras_model import build_model
 from dashboard.model.presets import load_preset
+from dashboard.model.spec import ModelSpec
 from dashboard.training import Run
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "classify.py")
@@ -304,3 +305,19 @@ def test_uploaded_model_takes_class_names():
     at.text_input[0].set_value("a, b, c").run()
     assert "You gave 3 names but the model has 10 classes" in at.warning[0].value
     assert at.subheader[0].value.startswith("Prediction: 7 (")
+
+
+def test_draw_is_offered_as_a_digit_only_for_a_digits_model():
+    spec = ModelSpec.from_dict(
+        {"name": "shapes3", "input_shape": [16, 16, 3], "num_classes": 3,
+         "layers": [{"type": "Conv2D", "filters": 4}, {"type": "Flatten"}]}
+    )  # fmt: skip
+    run = Run(id="shapes3", spec=spec, dataset_name="shapes", class_names=["a", "b", "c"],
+              status="done", model=build_model(spec, 0))  # fmt: skip
+    at = open_page(runs={run.id: run})
+    sources = next(r for r in at.radio if r.label == "Images")
+    assert "Draw a digit" not in sources.options and "Draw" in sources.options
+    sources.set_value("draw").run()
+    assert [info.value for info in at.info] == ["Draw on the black square."]
+    digits = open_page()  # the shipped digits model
+    assert "Draw a digit" in next(r for r in digits.radio if r.label == "Images").options

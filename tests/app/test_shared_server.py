@@ -365,7 +365,7 @@ def test_train_page_refuses_start_for_a_huge_model_and_loses_nothing():
     at.session_state[state.SPEC_KEY] = hostile.huge_spec()
     at.run()
     at.session_state["train_w_epochs"] = 3
-    at.button(key="FormSubmitter:train_form-Start training").click().run()
+    at.button(key="start_training").click().run()
     assert not at.exception
     assert any("parameters; a model may have at most" in e.value for e in at.error)
     assert not at.session_state["runs"]

@@ -49,7 +49,7 @@ def start(at: AppTest, **settings) -> Run:
     for name, value in settings.items():
         at.session_state[f"train_w_{name}"] = value
     before = {r.id for r in runs_of(at)}
-    at.button(key="FormSubmitter:train_form-Start training").click().run()
+    at.button(key="start_training").click().run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
     (run,) = [r for r in runs_of(at) if r.id not in before]
@@ -224,7 +224,7 @@ def test_spec_that_cannot_fit_the_data_is_refused_and_nothing_is_lost():
     at.session_state["spec"] = spec
     at.run()
     at.selectbox(key="train_dataset_choice").set_value("digits").run()
-    at.button(key="FormSubmitter:train_form-Start training").click().run()
+    at.button(key="start_training").click().run()
     assert not at.exception
     assert any("cannot take the 8×8×1 images of digits" in e.value for e in at.error)
     assert runs_of(at) == []
@@ -258,3 +258,30 @@ def test_a_preset_with_a_recipe_offers_its_settings_and_the_button_applies_them(
     assert at.number_input(key="train_w_learning_rate").value == pytest.approx(recipe.learning_rate)
     assert any("are the recipe of the preset **fast_mnist**" in c.value for c in at.caption)
     assert "use_preset_settings" not in [b.key for b in at.button]
+
+
+def test_settings_apply_without_starting_and_a_twin_start_asks_first():
+    at = page()
+    at.number_input(key="train_w_epochs").set_value(150).run()  # what Enter does
+    assert runs_of(at) == []  # a changed setting never starts a run
+    at.checkbox(key="train_w_early_stopping").check().run()
+    assert not at.number_input(key="train_w_patience").disabled
+    assert any(c.value == "On for the next run: early stopping (patience 2)." for c in at.caption)
+    first = start(at, batch_size=16, lr_schedule="constant")
+    at.button(key="start_training").click().run()  # the same again while it trains
+    assert [r.id for r in runs_of(at)] == [first.id]
+    (warning,) = [w.value for w in at.warning if "Start another anyway?" in w.value]
+    assert warning.startswith(f"Run {first.id} is already ")
+    assert "with this model on digits28 and these settings" in warning
+    at.button(key="start_another").click().run()
+    assert len(runs_of(at)) == 2 and not at.exception
+    for run in runs_of(at):
+        run.stop()
+        assert run.wait(120)
+
+
+def test_patience_is_disabled_while_early_stopping_is_off():
+    at = page()
+    assert at.checkbox(key="train_w_early_stopping").value is False
+    assert at.number_input(key="train_w_patience").disabled
+    assert not any(c.value.startswith("On for the next run") for c in at.caption)

@@ -11,11 +11,11 @@ from playwright.sync_api import expect
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 # The live per-batch curve: a canvas whose accessible name says what it shows.
-LIVE_CURVE_NAME = re.compile(r"Training loss per batch, [\d,]+ batches so far")
+LIVE_CURVE_NAME = re.compile(r"Training loss per batch, [\d,]+ batch(es)? so far")
 
 
 def batches_so_far(label: str) -> int:
-    return int(re.search(r"([\d,]+) batches so far", label).group(1).replace(",", ""))
+    return int(re.search(r"([\d,]+) batch(es)? so far", label).group(1).replace(",", ""))
 
 
 def test_start_watch_stop_reload(app_url, page, browser, artifacts_dir):
@@ -28,7 +28,10 @@ def test_start_watch_stop_reload(app_url, page, browser, artifacts_dir):
     page.get_by_text("1,437 training and 360 test images, 28×28×1").wait_for(timeout=60_000)
     epochs = page.get_by_label("Epochs", exact=True)
     epochs.fill("200")
-    epochs.press("Tab")  # commit the value (Enter would submit the form)
+    epochs.press("Enter")  # applies the value: it must not start a run (issue 23)
+    expect(epochs).to_have_value("200")
+    page.wait_for_timeout(2_000)  # the rerun Enter caused has drawn the page
+    expect(page.get_by_text(re.compile(r"Run [0-9a-f]{6}: "))).to_have_count(0)
     start.click()
 
     heading = page.get_by_text(re.compile(r"Run [0-9a-f]{6}: (queued|training)")).first

@@ -70,7 +70,7 @@ def start_training(
     for label, value in (("Epochs", epochs), ("Seed", seed)):
         box = page.get_by_label(label, exact=True)
         box.fill(str(value))
-        box.press("Tab")  # commit the value (Enter would submit the form)
+        box.press("Tab")  # commit the value
     start.click()
     heading = page.get_by_text(RUN_HEADING).first
     heading.wait_for(timeout=180_000)

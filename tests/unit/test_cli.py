@@ -108,3 +108,34 @@ def test_cli_takes_a_presets_recipe_unless_a_setting_is_given():
     # A spec file has no recipe: the Train page's defaults, as before.
     spec_only = parser().parse_args(["train", "--spec", "s.json", "--out", "o"])
     assert _settings(spec_only) == TrainSettings()
+
+
+def test_cli_trains_on_a_zip_of_class_folders_with_the_data_pages_options(tmp_path):
+    import io
+    import zipfile
+
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    archive = tmp_path / "colours.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for label, channel in (("red", 0), ("blue", 2)):
+            for i in range(12):
+                pixels = rng.integers(0, 60, (40, 30, 3), dtype=np.uint8)
+                pixels[..., channel] = 220
+                buffer = io.BytesIO()
+                Image.fromarray(pixels).save(buffer, "PNG")
+                z.writestr(f"{label}/{i}.png", buffer.getvalue())
+    out = tmp_path / "run"
+    done = cli("train", "--zip", str(archive), "--size", "16", "--fit", "crop", "--epochs", "2",
+               "--flip", "--early-stopping", "--patience", "1", "--batch-size", "8",
+               "--out", str(out))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "aug: flip" in done.stderr and "early stop" in done.stderr.lower()
+    spec = json.loads((out / "spec.json").read_text())
+    assert spec["input_shape"] == [16, 16, 3] and spec["num_classes"] == 2
+    with zipfile.ZipFile(out / "model.keras") as saved:
+        meta = json.loads(saved.read("metadata.json"))["cnnlab"]
+    assert meta["class_names"] == ["blue", "red"] and meta["preprocessing"]["fit"] == "crop"
+    wrong = cli("train", "--size", "16", "--dataset", "digits", "--out", str(tmp_path / "x"))
+    assert wrong.returncode == 2 and "go with --zip" in wrong.stderr

@@ -113,6 +113,9 @@ def test_panels_show_each_stage_or_say_why_not():
         "After ReLU": "No output: see the message above.",
         "Pooled": "No output: see the message above.",
     }
+    # With ReLU on, an impossible setting never claims "ReLU is off" (issue 23).
+    too_wide_relu = shown(sobel_on_a_pattern(ConvSettings(relu=True, dilation=5), size=5))
+    assert too_wide_relu["After ReLU"] == "No output: see the message above."
 
 
 def test_after_relu_has_no_negative_values():

@@ -133,6 +133,10 @@ def test_what_the_page_writes_about_the_numbers_and_a_cell():
     assert cell_sentence(names, 2, 1, 0, 0) == (
         "No test image of class **c** was predicted as **b**."
     )
+    # One image is one image, not "1 test images ... were".
+    assert cell_sentence(names, 0, 1, 1, 1) == (
+        "**1** test image of class **a** was predicted as **b** (wrong):"
+    )
     assert cell_captions(ev, ev.cell(1, 1)) == ["#2: 80%", "#3: 60%"]
 
 

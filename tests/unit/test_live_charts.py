@@ -157,3 +157,21 @@ def test_the_vendored_chart_library_is_the_pinned_version_with_its_licence():
     banner = (live_charts.UPLOT / "uPlot.iife.min.js").read_text(encoding="utf-8")[:80]
     assert f"(v{live_charts.UPLOT_VERSION})" in banner
     assert "MIT License" in (live_charts.UPLOT / "LICENSE").read_text(encoding="utf-8")
+
+
+def test_one_batch_is_said_in_the_singular():
+    data = live_charts.batch_panel(batches([0.5]))
+    assert data["summary"].startswith("Training loss per batch, 1 batch so far: ")
+    assert data["series"][1]["name"] == "average of 1 batch"
+
+
+@pytest.mark.parametrize(("epochs", "step"), [(3, 1), (30, 5), (200, 50)])
+def test_the_runs_overlay_reads_whole_epochs_from_1_with_its_legend_below(epochs, step):
+    history = [{"epoch": e, "loss": 1 / e, "val_loss": 1.1 / e} for e in range(1, epochs + 1)]
+    runs = [(f"run {i}: a long label for a run with a long name", history) for i in range(5)]
+    fig = run_charts.overlay_figure(runs, "loss")
+    axis = fig.layout.xaxis
+    assert tuple(axis.range) == (0.5, epochs + 0.5)  # epoch 1 first, no epoch 0 or -1
+    assert axis.dtick == step and axis.tickangle == 0 and axis.tickformat == "d"
+    assert epochs / step <= 8  # about eight labels at most: they never overlap
+    assert fig.layout.legend.orientation == "h" and fig.layout.legend.y < 0

@@ -351,3 +351,5 @@ def test_exported_keras_script_builds_the_same_model(tmp_path):
         result = next(line for line in out.splitlines() if line.startswith("RESULT"))
         analysis = spec.analyze()
         assert result == f"RESULT {analysis.total_params} {analysis.output_shape}"
+    # Its header says what it does not do yet, so nobody waits for it to train.
+    assert "it does not train it" in keras_code(load_preset("default")).split('"""')[1]
