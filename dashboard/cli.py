@@ -131,6 +131,10 @@ def _bar(fraction: float) -> str:
 
 
 def train(args: argparse.Namespace) -> int:
+    """Train as the Train page does and save model.keras, spec.json and history.csv.
+
+    Long because it is the one loop that prints a run's notes, epochs and progress.
+    """
     from dashboard import training
     from dashboard.training.run_compare import format_seconds, history_csv, model_bytes
 
@@ -236,6 +240,7 @@ def evaluate(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
+    """The command line. Long because it is one add_argument per flag, read like the help."""
     defaults = TrainSettings()
     root = argparse.ArgumentParser(prog="python -m dashboard", description=__doc__.split("\n")[0])
     sub = root.add_subparsers(dest="command", required=True)

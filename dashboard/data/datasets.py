@@ -169,6 +169,8 @@ def dataset_from_arrays(
 
     Class names come from `class_names`, else an array of that name in `arrays`, else the
     known names for `name` (mnist, cifar10, ...), else '0', '1', ....
+
+    Long because it checks each array in turn, each with its own sentence.
     """
     missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in arrays]
     if missing:

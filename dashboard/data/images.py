@@ -90,6 +90,8 @@ def decode_image(
 
     Raises ImageError with one sentence for an empty file, a non-image, a
     decompression bomb (Pillow's MAX_IMAGE_PIXELS), a truncated file or 0 pixels.
+
+    Long because each way a file can fail has its own sentence.
     """
     if not data:
         raise ImageError(f"{name} is an empty file (0 bytes); choose an image file.", "empty file")

@@ -136,6 +136,8 @@ def check_archive(
 
     The declared sizes can be trusted as a bound: zipfile stops each member at its
     declared size and fails the CRC check if the data was longer.
+
+    Long because it is one refusal after another, each with its sentence, in the order they are cheap to check.
     """
     if len(entries) > MAX_ZIP_ENTRIES:
         raise DataError(

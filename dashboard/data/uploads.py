@@ -125,6 +125,8 @@ def load_zip_bytes(data: bytes, filename: str, options: UploadOptions | None = N
 
     Raises DataError (one sentence) when the zip is refused; skipped files are listed in
     dataset.meta['skipped'] as (name, reason) and summed up by skipped_summary().
+
+    Long because it is the upload's checks and steps in order, refusing before it allocates.
     """
     options = options or UploadOptions()
     if options.color not in COLOR_MODES or options.fit not in FIT_MODES:

@@ -213,6 +213,8 @@ def conv2d(
                [42., 46., 50.]], dtype=float32)
         >>> conv2d(image, np.ones((3, 3)), stride=2, padding="same").shape
         (2, 2, 1)
+
+    Long for its docstring: the code is a dozen lines.
     """
     x = as_image(x)
     bank = _as_kernel_bank(kernels, x.shape[2])

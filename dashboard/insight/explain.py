@@ -93,7 +93,10 @@ def _class_gradients(
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """(last conv layer's output A, d score / d A, the class explained) for one uint8
     image; the score is the class's logit, taken before softmax/sigmoid, so a confident
-    prediction still has gradients (as in the Grad-CAM paper and keras-io's example)."""
+    prediction still has gradients (as in the Grad-CAM paper and keras-io's example).
+
+    Long because the heads a model may have (logits, softmax, sigmoid) each need their score.
+    """
     import tensorflow as tf
 
     conv_name = last_conv_layer(classifier)

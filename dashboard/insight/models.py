@@ -158,6 +158,8 @@ def load_model_file(data: bytes, name: str = "The file") -> Classifier:
 
     Raises ModelFileError with one sentence for a file too big, not a .keras
     archive, corrupt, unsafe (Python code inside) or not an image classifier.
+
+    Long because it is every check of the archive in order, all before Keras allocates anything.
     """
     if len(data) > limits.MAX_MODEL_BYTES:
         raise ModelFileError(

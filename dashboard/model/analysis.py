@@ -129,7 +129,10 @@ def _spatial_message(
 
 
 def _infer_layer(layer: LayerSpec, index: int, shape: Shape) -> LayerInfo:
-    """Shape, parameters and multiply-adds of one layer given its input shape."""
+    """Shape, parameters and multiply-adds of one layer given its input shape.
+
+    Long because it is one short branch per layer type, side by side to compare.
+    """
     p = layer.params
     info = LayerInfo(index, layer.type, layer.summary(), None)
     if layer.type in SPATIAL_TYPES and len(shape) != 3:

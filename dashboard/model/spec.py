@@ -238,6 +238,8 @@ def spec_from_dict(data: Any, validate: bool = True) -> ModelSpec:
 
     With `validate`, settings out of range are refused too (how layers fit
     together is analyze()'s job: such a spec still loads and shows its errors).
+
+    Long because it checks each field in turn, each with its own sentence.
     """
     if not isinstance(data, dict):
         raise SpecError("A model spec must be a JSON object with 'input_shape' and 'layers'.")

@@ -21,7 +21,10 @@ MAX_BATCH_POINTS = 10_000
 
 @lru_cache(maxsize=1)
 def live_metrics_class() -> type:
-    """The Keras callback class, defined on first use so TensorFlow loads only to train."""
+    """The Keras callback class, defined on first use so TensorFlow loads only to train.
+
+    Long because it defines the whole Keras callback class, built here so TensorFlow is imported only when a run starts.
+    """
     import keras
 
     class LiveMetrics(keras.callbacks.Callback):
@@ -53,6 +56,8 @@ def live_metrics_class() -> type:
             self.t_train_end: float | None = None
 
         def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+            """Record one batch, honour Stop, catch NaN. Long because it is the hot path,
+            kept in one place to stay cheap."""
             now = time.perf_counter()
             logs = logs or {}
             loss_mean = float(logs.get("loss", math.nan))

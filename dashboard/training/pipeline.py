@@ -59,6 +59,8 @@ def prepare_data(
     size is raised to the replica count if below it, the last training batch of each
     epoch is topped up with that epoch's first images, and validation batches are
     balanced (padded only when there are fewer validation images than replicas).
+
+    Long because the tf.data pipeline's stages read best in order, in one place.
     """
     import tensorflow as tf
 

@@ -233,6 +233,10 @@ class Trainer:
 
     # --- training itself ---
     def _train(self) -> None:
+        """Build, compile and fit the model; keep it on done or Stop.
+
+        Long because it is the training steps in the order they happen, each commented.
+        """
         # The first run in a process imports TensorFlow here (10 to 40 s on a busy
         # 2-core machine); that is not training time, so the clock starts after it.
         import keras

@@ -25,6 +25,8 @@ def confusion_figure(
     `highlight` (true, predicted) outlines the cell being shown, wherever the
     choice came from. The colour scale saturates at twice the largest mistake
     count: else the diagonal's hundreds wash every mistake out.
+
+    Long because Plotly's layout is declared inline, one setting per line.
     """
     k = len(class_names)
     labels = [str(name) for name in class_names]

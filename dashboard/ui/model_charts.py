@@ -39,6 +39,8 @@ def network_figure(analysis: Analysis, input_shape: tuple[int, int, int]) -> go.
     A feature map is a box (height ~ spatial size, thickness ~ channels); a flat
     vector is a thin bar (height ~ its length). Layers that cannot be computed
     are drawn in red, with their error in the hover text.
+
+    Long because Plotly's traces and layout are declared inline, one setting per line.
     """
     entries = [("Input", "input", tuple(input_shape), None)]
     entries += [
