@@ -32,7 +32,7 @@ state.restore_train_widgets()
 
 dataset = train_dataset_ui(spec)
 preset_recipe_ui(spec)
-settings, started = train_form_ui(dataset)
+settings, started = train_form_ui(spec, dataset)
 confirmed = state.pop_start_confirmed()
 if (started or confirmed) and dataset is not None:
     start_run_ui(spec, dataset, settings, confirmed=confirmed)

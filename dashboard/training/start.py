@@ -15,6 +15,25 @@ from dashboard.training.settings import TrainSettings
 from dashboard.training.trainer import Trainer
 
 
+def adaptation_preview(spec: ModelSpec, dataset: Dataset) -> str | None:
+    """What Start will change in the model to take this data, in one sentence, or None.
+
+    >>> from dashboard.data.builtins import load_digits
+    >>> print(adaptation_preview(ModelSpec((32, 32, 3), [], 3), load_digits(8)))
+    Start will change the model's input from 32×32×3 to the 8×8×1 images of digits, and its output from 3 to 10 classes.
+    """
+    changes = []
+    if tuple(spec.input_shape) != dataset.input_shape:
+        changes.append(
+            f"the model's input from {shape_text(spec.input_shape)} to the "
+            f"{shape_text(dataset.input_shape)} images of {dataset.name}"
+        )
+    if spec.num_classes != dataset.num_classes:
+        owner = "its" if changes else "the model's"
+        changes.append(f"{owner} output from {spec.num_classes} to {dataset.num_classes} classes")
+    return f"Start will change {', and '.join(changes)}." if changes else None
+
+
 def fit_spec_to_dataset(spec: ModelSpec, dataset: Dataset) -> tuple[ModelSpec, list[str]]:
     """The spec with its input shape and class count set to the dataset's, and what changed.
 

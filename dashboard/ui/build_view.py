@@ -17,12 +17,18 @@ from dashboard.ui import state
 from dashboard.ui.widget_keys import BuildKeys
 
 # (action, icon, help) of the buttons under the selected layer, left to right.
+# (action, label, icon, tooltip), two to a row: five icon-only buttons in the sidebar's
+# width were clipped to dots, and three to a row still cut their labels.
 LAYER_EDIT_BUTTONS = (
-    ("up", ":material/arrow_upward:", "Move up"),
-    ("down", ":material/arrow_downward:", "Move down"),
-    ("copy", ":material/content_copy:", "Duplicate"),
-    ("insert", ":material/add:", "Insert a layer of the type below, above this one"),
-    ("delete", ":material/delete:", "Delete"),
+    (
+        ("up", "Up", ":material/arrow_upward:", "Move this layer up"),
+        ("down", "Down", ":material/arrow_downward:", "Move this layer down"),
+    ),
+    (
+        ("copy", "Copy", ":material/content_copy:", "Duplicate this layer"),
+        ("insert", "Insert", ":material/add:", "Insert a layer of the type below, above this one"),
+    ),
+    (("delete", "Delete", ":material/delete:", "Delete this layer"),),
 )
 
 
@@ -63,6 +69,15 @@ def model_input_ui(spec: ModelSpec) -> int:
         st.caption(f"{h}×{w}×{c} images, {spec.num_classes} classes")
     else:
         typed_input_ui(spec)
+        if dataset is not None and (
+            tuple(spec.input_shape) != dataset.input_shape
+            or spec.num_classes != dataset.num_classes
+        ):
+            h, w, c = dataset.input_shape
+            st.caption(
+                f"The Data page's '{dataset.name}' has {h}×{w}×{c} images in "
+                f"{dataset.num_classes} classes: the Train page will fit this model to them."
+            )
     batch_size = st.number_input("Batch size (for the memory estimate)", 1, 4096, 64, step=16)
     state.set_batch_size(batch_size)
     return batch_size
@@ -152,9 +167,11 @@ def layer_edit_buttons_ui() -> str | None:
     """The row of edit buttons under the selected layer; returns the clicked action."""
     version = state.layer_widget_version()
     clicked = None
-    for col, (action, glyph, tip) in zip(st.columns(5), LAYER_EDIT_BUTTONS, strict=True):
-        if col.button(glyph, key=BuildKeys.layer_edit(action, version), help=tip):
-            clicked = action
+    for row in LAYER_EDIT_BUTTONS:
+        for col, (action, label, icon, tip) in zip(st.columns(len(row)), row, strict=True):
+            key = BuildKeys.layer_edit(action, version)
+            if col.button(label, icon=icon, key=key, help=tip, width="stretch"):
+                clicked = action
     return clicked
 
 

@@ -27,6 +27,7 @@ from dashboard.training import (
     run_compare,
 )
 from dashboard.training.run import RunStatus
+from dashboard.training.start import adaptation_preview
 from dashboard.ui import live_charts, live_progress, run_charts, state, tab_session
 from dashboard.ui.widget_keys import TrainKeys
 
@@ -95,7 +96,7 @@ def preset_recipe_ui(spec: ModelSpec) -> None:
     )
 
 
-def train_form_ui(dataset: Dataset | None) -> tuple[TrainSettings, bool]:
+def train_form_ui(spec: ModelSpec, dataset: Dataset | None) -> tuple[TrainSettings, bool]:
     """The settings and Start; returns the settings they show and whether Start was
     pressed. Not an st.form: there Enter in a number field submitted the form, so
     typing 12 + Enter and then Start made two runs. Here Enter only applies the value."""
@@ -108,6 +109,10 @@ def train_form_ui(dataset: Dataset | None) -> tuple[TrainSettings, bool]:
         # These hide in the expander and carry over from run to run: say them outside.
         if settings.extras_summary():
             st.caption(f"On for the next run: {settings.extras_summary()}.")
+        # Said before Start, next to it: a model built for other data is adapted to this.
+        preview = adaptation_preview(spec, dataset) if dataset is not None else None
+        if preview:
+            st.warning(preview, icon=":material/swap_horiz:")
         started = st.button(
             "Start training", key=TrainKeys.START, type="primary", disabled=dataset is None
         )

@@ -194,3 +194,20 @@ def test_a_presets_description_goes_once_its_layers_are_edited():
     assert described not in [c.value for c in at.caption]
     # The spec the page exports (Download spec) says nothing of the preset any more.
     assert json.loads(at.session_state["spec"].to_json())["description"] == ""
+
+
+def test_a_model_typed_for_other_data_than_the_chosen_dataset_says_so():
+    from dashboard.data.builtins import load_digits
+
+    at = AppTest.from_file(PAGE, default_timeout=30)
+    at.session_state["dataset"] = load_digits(8)
+    at.run()
+    at.sidebar.toggle[0].set_value(False).run()  # type the shape instead
+    assert not [c for c in at.sidebar.caption if "will fit this model" in c.value]  # same
+    at.sidebar.number_input(key="in_h0").set_value(28).run()
+    at.sidebar.number_input(key="in_w0").set_value(28).run()
+    said = [c.value for c in at.sidebar.caption if "will fit this model to them" in c.value]
+    assert said == [
+        "The Data page's 'digits' has 8×8×1 images in 10 classes: the Train page will fit "
+        "this model to them."
+    ]

@@ -285,3 +285,18 @@ def test_patience_is_disabled_while_early_stopping_is_off():
     assert at.checkbox(key="train_w_early_stopping").value is False
     assert at.number_input(key="train_w_patience").disabled
     assert not any(c.value.startswith("On for the next run") for c in at.caption)
+
+
+def test_a_model_for_other_data_is_told_before_start_what_will_change():
+    at = page()
+    assert not [w for w in at.warning if w.value.startswith("Start will change")]
+    spec = load_preset("default")
+    spec.input_shape, spec.num_classes = (32, 32, 3), 3  # e.g. opened from a share link
+    at.session_state["spec"] = spec
+    at.run()
+    (said,) = [w.value for w in at.warning if w.value.startswith("Start will change")]
+    assert said == (
+        "Start will change the model's input from 32×32×3 to the 28×28×1 images of "
+        "digits28, and its output from 3 to 10 classes."
+    )
+    assert runs_of(at) == []  # said before anything trains

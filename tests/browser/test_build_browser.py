@@ -33,3 +33,26 @@ def test_deep_link_build_add_layer_and_screenshot(fresh_server, page, artifacts_
     page.get_by_text("needs a 3-D feature map").first.wait_for()
     page.screenshot(path=str(artifacts_dir / "build.png"), full_page=True)
     assert page_errors(page) == []
+
+
+def test_the_layer_edit_buttons_say_what_they_do_at_the_sidebars_width(
+    fresh_server, page, artifacts_dir
+):
+    page.goto(f"{fresh_server}/build")
+    sidebar = page.locator("[data-testid=stSidebar]")
+    sidebar.get_by_role("button", name="Add layer").wait_for(timeout=60_000)
+    for label in ("Up", "Down", "Copy", "Insert", "Delete"):
+        button = sidebar.get_by_role("button", name=label, exact=True)
+        button.wait_for()
+        # The whole label shows: the button is wider than its text needs, nothing clipped.
+        fits = button.evaluate(
+            "b => [b, ...b.querySelectorAll('*')].every(e => e.scrollWidth <= e.clientWidth + 1)"
+            " && b.getBoundingClientRect().width >= 48"
+        )
+        assert fits, f"the {label} button is clipped"
+        assert label in button.inner_text()
+    sidebar.get_by_role("button", name="Delete", exact=True).scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts_dir / "build_sidebar.png"))
+    sidebar.get_by_role("button", name="Copy", exact=True).click()
+    rows = "n => document.querySelectorAll('[data-testid=stDataFrame] [role=row]').length === n"
+    page.wait_for_function(rows, arg=9, timeout=30_000)  # the duplicated layer is a new row
