@@ -26,11 +26,13 @@ st.caption(
 )
 
 source, image = image_source_ui()
+# Drawn on every run, even before there is an image: a widget left out of a run loses
+# its value, and came back showing its default while the output used the old one.
+settings = conv_settings_ui()
 if image is None:
     missing_image_ui(source)
     st.stop()
 kernel_pick = kernel_source_ui(image)
-settings = conv_settings_ui()
 x = to_float(image, kernel_pick.channels)
 
 left, right = st.columns([2, 3])

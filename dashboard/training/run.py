@@ -49,6 +49,7 @@ class RunView:
     notes: list[str]
     strategy: str | None = None
     device_count: int = 0
+    stopping: bool = False  # Stop was pressed; the run ends after its current batch
 
     @property
     def devices_text(self) -> str:
@@ -175,6 +176,7 @@ class Run:
                 notes=list(self.notes),
                 strategy=self.strategy,
                 device_count=self.device_count,
+                stopping=self._stop.is_set() and self.status in ACTIVE_STATUSES,
             )
 
     def _set(self, **changes: Any) -> None:

@@ -56,7 +56,10 @@ def dataset_and_model_text(dataset: Dataset, spec: ModelSpec) -> str:
 
 
 def run_heading(view: RunView) -> str:
-    """e.g. ':material/check_circle: Run 3f2a1b: done'."""
+    """e.g. ':material/check_circle: Run 3f2a1b: done'; 'stopping' from the click on
+    Stop until the run has finished its batch and kept its weights (about a second)."""
+    if view.stopping:
+        return f":material/pending: Run {view.id}: stopping after this batch"
     return f"{STATUS_ICONS.get(view.status, '')} Run {view.id}: {view.status}"
 
 

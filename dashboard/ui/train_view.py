@@ -246,7 +246,13 @@ def run_header(run: Run, view: RunView) -> None:
     st.subheader(run_compare.run_heading(view))
     st.caption(run_compare.run_caption(run, view))
     if run.is_active:
-        st.button("Stop", key=TrainKeys.stop(run.id), on_click=run.stop, icon=":material/stop:")
+        st.button(
+            "Stop",
+            key=TrainKeys.stop(run.id),
+            on_click=run.stop,
+            icon=":material/stop:",
+            disabled=view.stopping,
+        )
     if view.error:
         st.error(view.error)
     for note in view.notes:

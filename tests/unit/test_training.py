@@ -396,3 +396,15 @@ def test_the_train_page_lines_about_the_data_and_a_run(digits):
     assert run_compare.queue_text(2, 3) == (
         "Waiting for a free slot: number 2 in the queue (3 runs train at once on this server)."
     )
+
+
+def test_a_run_asked_to_stop_says_so_until_it_has_stopped():
+    from dashboard.training.run_compare import run_heading
+
+    run = Run("abc123", load_preset("default"), "digits28", [], status="training")
+    assert "training" in run_heading(run.view())
+    run.stop()
+    assert run.view().stopping
+    assert run_heading(run.view()) == ":material/pending: Run abc123: stopping after this batch"
+    run.status = "stopped"
+    assert not run.view().stopping and run_heading(run.view()).endswith("Run abc123: stopped")
