@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,39 @@ def choice_label(key: str) -> str:
     if local_file(key) is not None:
         return f"{choice.title} (on disk)"
     return f"{choice.title} (download, {choice.download_size})"
+
+
+def local_image_count(path: Path) -> int | None:
+    """Images in a local .npz (x_train plus x_test), read from the array headers only;
+    None if the file cannot tell."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            count = 0
+            for name in ("x_train.npy", "x_test.npy"):
+                with archive.open(name) as member:
+                    version = np.lib.format.read_magic(member)
+                    header = (
+                        np.lib.format.read_array_header_1_0
+                        if version == (1, 0)
+                        else np.lib.format.read_array_header_2_0
+                    )
+                    count += int(header(member)[0][0])
+            return count
+    except (OSError, KeyError, ValueError, IndexError, zipfile.BadZipFile):
+        return None
+
+
+def choice_blurb(key: str) -> str:
+    """What a choice holds, in words: for a local file its own image count (the CIFAR-10
+    subset has 5,000 images, not the download's 60,000)."""
+    choice = get_choice(key)
+    if choice is None:
+        return ""
+    path = None if choice.offline else local_file(key)
+    count = local_image_count(path) if path is not None else None
+    if count is None:
+        return choice.blurb
+    return re.sub(r"^[\d,]+ ", f"{count:,} ", choice.blurb) + f" (the file {path.name} here)"
 
 
 def needs_download(key: str) -> bool:

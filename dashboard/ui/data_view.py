@@ -9,6 +9,7 @@ import streamlit as st
 from dashboard.data import limits
 from dashboard.data.builtins import (
     DEFAULT_DATASET,
+    choice_blurb,
     choice_label,
     dataset_choices,
     get_choice,
@@ -101,7 +102,7 @@ def dataset_picker_ui() -> None:
     )
     choice = get_choice(key)
     if choice is not None:
-        st.caption(choice.blurb)
+        st.caption(choice_blurb(key))
     elif key.removeprefix(UPLOAD_PREFIX) in uploads:
         st.caption(uploads[key.removeprefix(UPLOAD_PREFIX)].source)
     options = shapes_options_ui() if key == "shapes" else {}

@@ -51,7 +51,9 @@ def grid_html(
         figures.append(
             f'<figure class="{FIGURE_CLASS}" style="margin:0;{size}">'
             f'<img src="{data_url(image, image_format)}" alt="{text}" '
-            f'style="width:100%;height:auto;{rendering}display:block">'
+            # A thin frame: a white pattern or photo edge stays visible on a white page.
+            f'style="width:100%;height:auto;{rendering}display:block;'
+            f'box-sizing:border-box;border:1px solid rgba(128,128,128,0.45)">'
             + (
                 f'<figcaption style="font-size:0.85rem;opacity:0.7;text-align:center">'
                 f"{text}</figcaption>"

@@ -253,3 +253,13 @@ def test_local_files_outside_the_project_are_not_copied(mnist_path, monkeypatch)
     monkeypatch.setenv("CNNLAB_DATA_DIR", str(mnist_path.parent))
     load_builtin("mnist")
     assert {p for p in root.rglob("*.npz")} == before
+
+
+def test_a_local_file_is_described_by_what_it_holds_not_the_downloads_size(mnist_path, cifar_path):
+    from dashboard.data.builtins import choice_blurb
+
+    # ../shared/data holds 65,000 MNIST images and a 5,000-image CIFAR-10 subset.
+    assert choice_blurb("mnist").startswith("65,000 handwritten digits")
+    assert choice_blurb("cifar10").startswith("5,000 colour photos")
+    assert "cifar10_subset.npz" in choice_blurb("cifar10")
+    assert choice_blurb("digits") == "scikit-learn's 1797 handwritten digits, tiny and fast"

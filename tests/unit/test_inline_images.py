@@ -49,3 +49,10 @@ def test_a_grid_shows_each_picture_with_its_caption_escaped():
 def test_captions_must_match_the_pictures():
     with pytest.raises(ValueError, match="2 images but 1 captions"):
         grid_html([np.zeros((2, 2), np.uint8)] * 2, ["one"])
+
+
+def test_every_picture_has_a_frame_so_white_parts_show_on_a_white_page():
+    white_left = np.zeros((10, 10), np.uint8)
+    white_left[:, :5] = 255  # the "vertical edge" pattern: half of it is page-white
+    page = grid_html([white_left, white_left], ["edge", "edge again"])
+    assert page.count("border:1px solid") == 2
