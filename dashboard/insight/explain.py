@@ -163,9 +163,13 @@ def grad_cam(
     the score down wherever the maps fire.
     """
     conv_out, grads, target = _class_gradients(classifier, array, class_index)
+    return _to_image_size(_grad_cam_map(conv_out, grads), array), target
+
+
+def _grad_cam_map(conv_out: np.ndarray, grads: np.ndarray) -> np.ndarray:
+    """Each feature map weighted by its gradient averaged over the image, at layer size."""
     weights = grads.mean(axis=(0, 1))  # one weight per channel
-    cam = np.maximum((conv_out * weights).sum(axis=-1), 0)
-    return _to_image_size(cam, array), target
+    return np.maximum((conv_out * weights).sum(axis=-1), 0)
 
 
 @dataclass
@@ -185,10 +189,11 @@ def explain_class(
     weighted by its own positive gradient instead of the image's average. On a small
     CNN with a linear read-out Grad-CAM is empty for about a quarter of MNIST digits
     (56 of the first 200 test images with the shipped model)."""
-    cam, target = grad_cam(classifier, array, class_index)
+    # One backward pass serves both maps: the fallback needs the same gradients.
+    conv_out, grads, target = _class_gradients(classifier, array, class_index)
+    cam = _grad_cam_map(conv_out, grads)
     if cam.max() > 0:
-        return Explanation(cam, target, "Grad-CAM", "")
-    conv_out, grads, target = _class_gradients(classifier, array, target)
+        return Explanation(_to_image_size(cam, array), target, "Grad-CAM", "")
     layer = np.maximum((conv_out * np.maximum(grads, 0)).sum(axis=-1), 0)
     why = (
         "Averaged over the whole image, every feature map of this layer pulls the score "
