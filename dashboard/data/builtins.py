@@ -31,7 +31,7 @@ from dashboard.data.datasets import (
     stratified_split,
 )
 from dashboard.data.limits import DataError
-from dashboard.data.npz import read_npz
+from dashboard.data.npz import array_header, read_npz
 
 # Other file names that stand for a dataset in $CNNLAB_DATA_DIR, tried in order.
 LOCAL_ALIASES: dict[str, tuple[str, ...]] = {"cifar10": ("cifar10", "cifar10_subset")}
@@ -88,15 +88,9 @@ def local_image_count(path: Path) -> int | None:
             count = 0
             for name in ("x_train.npy", "x_test.npy"):
                 with archive.open(name) as member:
-                    version = np.lib.format.read_magic(member)
-                    header = (
-                        np.lib.format.read_array_header_1_0
-                        if version == (1, 0)
-                        else np.lib.format.read_array_header_2_0
-                    )
-                    count += int(header(member)[0][0])
+                    count += int(array_header(member)[0][0])
             return count
-    except (OSError, KeyError, ValueError, IndexError, zipfile.BadZipFile):
+    except (OSError, KeyError, ValueError, IndexError, SyntaxError, zipfile.BadZipFile):
         return None
 
 

@@ -7,6 +7,7 @@ import io
 import math
 import zipfile
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -14,6 +15,18 @@ from dashboard.data import limits
 from dashboard.data.budget import BUDGET
 from dashboard.data.datasets import Dataset, dataset_from_arrays, hold_dataset
 from dashboard.data.limits import DataError, human_bytes
+
+
+def array_header(member: IO[bytes]) -> tuple[tuple[int, ...], np.dtype]:
+    """(shape, dtype) of one .npy member, read from its header without loading it."""
+    version = np.lib.format.read_magic(member)
+    read = (
+        np.lib.format.read_array_header_1_0
+        if version == (1, 0)
+        else np.lib.format.read_array_header_2_0
+    )
+    shape, _, dtype = read(member)
+    return shape, dtype
 
 
 def check_npz_headers(archive: zipfile.ZipFile, filename: str) -> int:
@@ -26,13 +39,7 @@ def check_npz_headers(archive: zipfile.ZipFile, filename: str) -> int:
             continue
         with archive.open(info) as member:
             try:
-                version = np.lib.format.read_magic(member)
-                read_header = (
-                    np.lib.format.read_array_header_1_0
-                    if version == (1, 0)
-                    else np.lib.format.read_array_header_2_0
-                )
-                shape, _, dtype = read_header(member)
+                shape, dtype = array_header(member)
             except (ValueError, OSError, EOFError, SyntaxError):
                 raise DataError(
                     f"'{filename}' has a damaged array '{info.filename}'; save the arrays "
