@@ -60,14 +60,10 @@ def _is_junk(parts: tuple[str, ...]) -> bool:
     return any(p in JUNK_PARTS or p.startswith(".") for p in parts)
 
 
-def decode_image(data: bytes, options: UploadOptions) -> np.ndarray:
-    """Image bytes -> uint8 (size, size, C) through the one image pipeline; raises
-    SkipImage for non-images, damaged files and images over Pillow's pixel limit."""
-    return decode_counted(data, options)[0]
-
-
 def decode_counted(data: bytes, options: UploadOptions) -> tuple[np.ndarray, int]:
-    """`decode_image`, and how many pixels decoding it took (after JPEG's draft scaling)."""
+    """Image bytes -> (uint8 (size, size, C) through the one image pipeline, pixels the
+    decoding took after JPEG's draft scaling); raises SkipImage for non-images, damaged
+    files and images over Pillow's pixel limit."""
     shape = (options.size, options.size, options.channels)
     try:
         array, _, decoded = decode_for_model(data, shape, options.preprocessing)

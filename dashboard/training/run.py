@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from dashboard.data.datasets import Dataset
+from dashboard.data.limits import count_text
 from dashboard.data.preprocess import Preprocessing
 from dashboard.model.spec import ModelSpec
 from dashboard.training.settings import TrainSettings
@@ -69,7 +70,7 @@ def devices_text(strategy: str | None, device_count: int) -> str:
     """How many devices trained a run and under which strategy ('' if not known yet)."""
     if not device_count:
         return ""
-    text = f"{device_count} device{'s' if device_count != 1 else ''}"
+    text = count_text(device_count, "device")
     return f"{text} ({strategy})" if strategy and strategy != "default" else text
 
 

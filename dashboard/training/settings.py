@@ -7,6 +7,8 @@ import math
 from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any
 
+from dashboard.data.limits import count_text
+
 if TYPE_CHECKING:
     import keras
 
@@ -80,7 +82,7 @@ class TrainSettings:
         parts = [
             f"{OPTIMIZERS.get(self.optimizer, self.optimizer)} {lr}",
             f"batch {self.batch_size}",
-            f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}",
+            count_text(self.epochs, "epoch"),
             f"val {self.validation_split:.0%}",
             f"seed {self.seed}",
         ]

@@ -106,8 +106,7 @@ def batch_panel(
         summary = (
             f"Training {name} per batch, {count_text(len(batches), 'batch', 'batches')} so far: "
             f"last batch {last}, "
-            f"average {mean} over the last {series.window} batch"
-            f"{'es' if series.window > 1 else ''}."
+            f"average {mean} over the last {count_text(series.window, 'batch', 'batches')}."
         )
     else:
         summary = f"Training {name} per batch: no batches yet."
@@ -142,7 +141,7 @@ def epoch_panel(history: list[dict[str, float]], metric: str) -> dict[str, Any]:
             if values[-1] is not None:
                 latest.append(f"{name} {metric_text(values[-1], metric)}")
     if history:
-        count = f"{len(history)} epoch{'s' if len(history) > 1 else ''}"
+        count = count_text(len(history), "epoch")
         summary = (
             f"{title} per epoch, {count} so far: {', '.join(latest)} after epoch {len(history)}."
         )

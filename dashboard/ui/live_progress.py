@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 
+from dashboard.data.limits import count_text
 from dashboard.training import ACTIVE_STATUSES, RunView
 from dashboard.training.run import RunStatus
 from dashboard.training.run_compare import format_seconds, metric_text
@@ -23,7 +24,7 @@ def progress_text(view: RunView) -> str:
     """E.g. 'Epoch 2 of 4 · batch 17 of 422 · 5,120 images/s · about 31 s left'."""
     if view.status not in ACTIVE_STATUSES:
         n = len(view.history)
-        return f"{n} epoch{'s' if n != 1 else ''} in {format_seconds(view.elapsed)}"
+        return f"{count_text(n, 'epoch')} in {format_seconds(view.elapsed)}"
     text = f"Epoch {min(view.epoch + 1, view.epochs)} of {view.epochs}"
     if view.status != RunStatus.TRAINING:
         return text
