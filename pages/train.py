@@ -33,9 +33,9 @@ state.restore_train_widgets()
 dataset = train_dataset_ui(spec)
 preset_recipe_ui(spec)
 settings, started = train_form_ui(spec, dataset)
-confirmed = state.pop_start_confirmed()
-if (started or confirmed) and dataset is not None:
-    start_run_ui(spec, dataset, settings, confirmed=confirmed)
+choice = state.pop_start_choice()  # after the twin warning: follow it or train separately
+if (started or choice) and dataset is not None:
+    start_run_ui(spec, dataset, settings, choice=choice)
 
 runs = state.get_runs()
 live_run_ui(runs)

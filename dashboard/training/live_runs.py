@@ -1,5 +1,5 @@
 """Every run this process has queued or training, shared by all browser sessions: the
-queue and result cache, which run leads each identical request, the TensorFlow
+queue and result cache, the one training that identical runs share, the TensorFlow
 warm-up, and what happens at exit or when nothing trains.
 
 TensorFlow is imported inside functions only.
@@ -12,6 +12,8 @@ import gc
 import logging
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from dashboard.compat.tf_gradients import release_traced_gradients
 from dashboard.training.pool import ResultCache, TrainingQueue
@@ -22,9 +24,9 @@ _LOG = logging.getLogger(__name__)
 # Process-wide: one queue and one cache for every browser session.
 QUEUE = TrainingQueue()
 CACHE = ResultCache()
-# Runs that are training right now, by fingerprint: an identical request follows one.
-_LEADERS: dict[str, Run] = {}
-_LEADERS_LOCK = threading.Lock()
+# The one training of each fingerprint going on now, shared by every identical run.
+_SHARED: dict[str, SharedTraining] = {}
+_SHARED_LOCK = threading.Lock()
 _LIVE: set[Run] = set()  # every queued or training run, for gc decisions
 _LIVE_LOCK = threading.Lock()
 
@@ -52,23 +54,51 @@ def live_runs_of(owner: str | None) -> int:
         return sum(1 for run in _LIVE if run.owner == owner)
 
 
-def leader_of(fingerprint: str) -> Run | None:
-    """The run training this fingerprint right now, if any."""
-    with _LEADERS_LOCK:
-        return _LEADERS.get(fingerprint)
+@dataclass(eq=False)
+class SharedTraining:
+    """One training that identical runs follow: `source` is a hidden Run the Trainer
+    fills; `followers` are the learners' runs mirroring it. The first follower started it."""
+
+    source: Run
+    started_by: Run
+    followers: list[Run] = field(default_factory=list)
 
 
-def lead(fingerprint: str, run: Run) -> Run:
-    """Make `run` the leader of `fingerprint` unless one exists; returns the leader."""
-    with _LEADERS_LOCK:
-        return _LEADERS.setdefault(fingerprint, run)
+def join(fingerprint: str, run: Run, new_source: Callable[[], Run]) -> tuple[SharedTraining, bool]:
+    """Make `run` follow the training of `fingerprint`, beginning one with `new_source()`
+    when none is going (or it is stopping); returns it and whether it is new."""
+    with _SHARED_LOCK:
+        shared = _SHARED.get(fingerprint)
+        fresh = shared is None or shared.source.stop_requested or shared.source.wait(0)
+        if fresh:
+            shared = _SHARED[fingerprint] = SharedTraining(new_source(), started_by=run)
+        shared.followers.append(run)
+        return shared, fresh
 
 
-def retire(fingerprint: str, run: Run) -> None:
-    """`run` no longer leads `fingerprint` (it ended)."""
-    with _LEADERS_LOCK:
-        if _LEADERS.get(fingerprint) is run:
-            del _LEADERS[fingerprint]
+def leave(shared: SharedTraining, run: Run) -> bool:
+    """`run` stops following; the last to leave stops the training itself (True)."""
+    with _SHARED_LOCK:  # nobody joins between the last leaving and the stop
+        if run in shared.followers:
+            shared.followers.remove(run)
+        if shared.followers:
+            return False
+        shared.source.stop()
+        return True
+
+
+def others_following(shared: SharedTraining, run: Run) -> list[Run]:
+    """The runs besides `run` that follow `shared` now."""
+    with _SHARED_LOCK:
+        return [other for other in shared.followers if other is not run]
+
+
+def retire(fingerprint: str, source: Run) -> None:
+    """The training `source` has ended: a new identical request starts afresh."""
+    with _SHARED_LOCK:
+        shared = _SHARED.get(fingerprint)
+        if shared is not None and shared.source is source:
+            del _SHARED[fingerprint]
 
 
 _WARM_UP_LOCK = threading.Lock()

@@ -51,6 +51,7 @@ class RunView:
     strategy: str | None = None
     device_count: int = 0
     stopping: bool = False  # Stop was pressed; the run ends after its current batch
+    follows: str | None = None  # the id of the run whose identical training it shares
 
     @property
     def devices_text(self) -> str:
@@ -109,6 +110,7 @@ class Run:
     finished_at: float | None = None
     fingerprint: str | None = None
     cached: bool = False  # the result came from an identical earlier run
+    follows: str | None = None  # the id of the run whose identical training it shares
     owner: str | None = None  # the browser session that started it (fair share)
     # How it trains: "MirroredStrategy" or "default", and on how many devices (0: not yet).
     strategy: str | None = None
@@ -178,6 +180,7 @@ class Run:
                 strategy=self.strategy,
                 device_count=self.device_count,
                 stopping=self._stop.is_set() and self.status in ACTIVE_STATUSES,
+                follows=self.follows,
             )
 
     def _set(self, **changes: Any) -> None:

@@ -71,8 +71,12 @@ def start_run(
     queue: TrainingQueue | None = None,
     cache: ResultCache | None = None,
     owner: str | None = None,
+    share: bool = True,
 ) -> Run:
     """Start training `spec` on `dataset` in a background thread and return its Run.
+
+    Identical runs on shareable data share one training unless `share` is False (a
+    learner who wants to see that the same seed gives the same curves twice).
 
     Raises SpecError for settings or a spec that cannot train on this data, a run too
     large for this server, or a session that has too many runs going already (`owner`);
@@ -98,7 +102,7 @@ def start_run(
         preprocessing=dataset.preprocessing,
         owner=owner,
     )
-    if dataset.shareable:
+    if share and dataset.shareable:
         run.fingerprint = run_fingerprint(
             fitted.to_dict(), dataset.fingerprint(), settings.to_dict()
         )

@@ -1,5 +1,10 @@
-"""The Trainer thread that fills a Run: reuse an identical result, follow an identical
-run, or wait for a slot and memory and train (runs start in start.py).
+"""The Trainer thread that fills a Run: reuse an identical result, follow the one
+training that identical runs share, or wait for a slot and memory and train (runs
+start in start.py).
+
+Runs that may be shared (built-in data, same model, settings and seed) never train
+themselves: each follows a hidden source Run that trains for all of them, so a Stop
+on one leaves the others training (live_runs.join).
 
 The Trainer makes no Streamlit calls: it writes metrics into its Run under the Run's
 lock, and pages draw from `run.view()` snapshots. Stop sets an Event that the Keras
@@ -10,10 +15,12 @@ imported inside functions only.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
 from dashboard.data.datasets import Dataset
+from dashboard.data.limits import count_text
 from dashboard.training import live_runs
 from dashboard.training.callbacks import live_metrics_class
 from dashboard.training.keras_setup import (
@@ -24,13 +31,15 @@ from dashboard.training.keras_setup import (
 )
 from dashboard.training.pipeline import prepare_data
 from dashboard.training.pool import CachedResult, ResultCache, TrainingQueue, run_fingerprint
-from dashboard.training.run import Run, RunStatus
+from dashboard.training.run import ACTIVE_STATUSES, Run, RunStatus
 from dashboard.training.settings import TrainSettings
 
 if TYPE_CHECKING:
     import keras
 
 _LOG = logging.getLogger(__name__)
+# How often a run following a shared training copies its state (and notices Stop).
+FOLLOW_POLL_SECONDS = 0.1
 
 
 class Trainer:
@@ -43,8 +52,11 @@ class Trainer:
         settings: TrainSettings,
         queue: TrainingQueue,
         cache: ResultCache,
+        *,
+        is_source: bool = False,
     ) -> None:
         self.run_ = run
+        self.is_source = is_source  # trains for the runs that follow it (live_runs.join)
         self.dataset = dataset
         self.settings = settings
         self.queue = queue
@@ -54,34 +66,10 @@ class Trainer:
         run = self.run_
         try:
             self._plan_devices()
-            while not self._reuse_or_follow():
-                if self._lead_or_follow():
-                    continue  # an identical run started first: follow it instead
-                try:
-                    if self._adopt_cached():
-                        return  # an identical run finished just before we took the lead
-                    ticket = self.queue.acquire(
-                        lambda place: run._set(queue_position=place),
-                        lambda: run.stop_requested,
-                        owner=run.owner,
-                    )
-                    if ticket is None:
-                        self._stopped_before_start()
-                        return
-                    try:
-                        holding = self._wait_for_memory()
-                        if holding is None:
-                            self._stopped_before_start()
-                            return
-                        try:
-                            self._train()
-                        finally:
-                            holding.release()
-                    finally:
-                        self.queue.release(ticket)
-                finally:
-                    self._retire_leader()
-                return
+            if run.fingerprint is None or self.is_source:
+                self._train_in_turn()
+            else:
+                self._share_training()
         except Exception as exc:  # the thread must never die silently
             _LOG.exception("run %s failed", run.id)
             run._set(status=RunStatus.FAILED, error=_error_message(exc), model=None)
@@ -91,8 +79,35 @@ class Trainer:
                     run.finished_at = time.time()
                 run.queue_position = None
                 run.eta_seconds = None
+            if self.is_source and run.fingerprint is not None:
+                live_runs.retire(run.fingerprint, run)
             run._finished.set()
             live_runs.finish(run)
+
+    def _train_in_turn(self) -> None:
+        """Wait for a training slot and for memory, then train."""
+        run = self.run_
+        if self.is_source and self._adopt_cached():
+            return  # an identical training ended between the follower's look and its join
+        ticket = self.queue.acquire(
+            lambda place: run._set(queue_position=place),
+            lambda: run.stop_requested,
+            owner=run.owner,
+        )
+        if ticket is None:
+            self._stopped_before_start()
+            return
+        try:
+            holding = self._wait_for_memory()
+            if holding is None:
+                self._stopped_before_start()
+                return
+            try:
+                self._train()
+            finally:
+                holding.release()
+        finally:
+            self.queue.release(ticket)
 
     def _plan_devices(self) -> None:
         """Learn this process's devices (importing TensorFlow here, off the page's
@@ -110,31 +125,97 @@ class Trainer:
                     run.spec.to_dict(), self.dataset.fingerprint(), self.settings.to_dict(), key
                 )
 
-    # --- sharing between identical runs ---
-    def _reuse_or_follow(self) -> bool:
-        """True when the run ended by reusing a cached result (or following one)."""
+    # --- one training for identical runs ---
+    def _share_training(self) -> None:
+        """Reuse an identical run's result, or follow the one training of this
+        fingerprint (beginning it when none is going) until it ends or this run stops."""
         run = self.run_
-        if run.fingerprint is None:
-            return False
         if self._adopt_cached():
-            return True
-        leader = live_runs.leader_of(run.fingerprint)
-        if leader is None or leader is run:
-            return False
-        return self._follow(leader)
-
-    def _lead_or_follow(self) -> bool:
-        """Register as the one run training this fingerprint; True if another got there first."""
-        run = self.run_
-        if run.fingerprint is None:
-            return False
-        return live_runs.lead(run.fingerprint, run) is not run
-
-    def _retire_leader(self) -> None:
-        run = self.run_
-        if run.fingerprint is None:
             return
-        live_runs.retire(run.fingerprint, run)
+        shared, fresh = live_runs.join(run.fingerprint, run, self._new_source)
+        if fresh:
+            source = shared.source
+            threading.Thread(
+                target=Trainer(
+                    source, self.dataset, self.settings, self.queue, self.cache, is_source=True
+                ).run,
+                name=f"train-{run.id}-shared",
+                daemon=True,
+            ).start()
+        else:
+            first = shared.started_by
+            run._set(
+                follows=first.id,
+                notes=[*run.notes, _follow_note(whose_run(first, run))],
+            )
+        self._follow(shared)
+
+    def _new_source(self) -> Run:
+        """The hidden run that trains for everyone following this fingerprint."""
+        run = self.run_
+        return Run(
+            id=f"{run.id}-shared",
+            spec=run.spec,
+            dataset_name=run.dataset_name,
+            class_names=list(run.class_names),
+            settings=dict(run.settings),
+            fingerprint=run.fingerprint,
+            dataset=self.dataset,
+            preprocessing=run.preprocessing,
+            owner=run.owner,  # the queue's fair share counts it as the starter's
+        )
+
+    def _follow(self, shared: live_runs.SharedTraining) -> None:
+        """Mirror the shared training until it ends, then take its result; a Stop here
+        leaves it (keeping a copy of the weights so far) unless this is the last run
+        following it, which stops the training itself and keeps its weights."""
+        run, source = self.run_, shared.source
+        while not source.wait(FOLLOW_POLL_SECONDS):
+            self._mirror(source)
+            if run.stop_requested:
+                if not live_runs.leave(shared, run):
+                    self._detach(shared)
+                    return
+                source.wait()
+                break
+        self._mirror(source)
+        with source.lock, run.lock:
+            run.model, run.error = source.model, source.error
+            run.started_at, run.finished_at = source.started_at, source.finished_at
+            run.status = source.status
+
+    def _mirror(self, source: Run) -> None:
+        """Copy the shared training's live state into this run."""
+        view = source.view()
+        run = self.run_
+        with run.lock:
+            if run.status not in ACTIVE_STATUSES:
+                return  # ended already (detached): what it kept must not change
+            if view.status in ACTIVE_STATUSES:  # the end comes with the model, in _follow
+                run.status = view.status
+            run.history, run.batches = view.history, view.batches
+            run.epoch, run.step = view.epoch, view.step
+            run.steps_per_epoch = view.steps_per_epoch
+            run.images_per_s, run.eta_seconds = view.images_per_s, view.eta_seconds
+            run.queue_position = view.queue_position
+            run.strategy, run.device_count = view.strategy, view.device_count
+            run.started_at = source.started_at
+            new_notes = [note for note in view.notes if note not in run.notes]
+            if new_notes:
+                run.notes = [*run.notes, *new_notes]
+
+    def _detach(self, shared: live_runs.SharedTraining) -> None:
+        """This run leaves a training others still follow, with a copy of its weights so
+        far; the copy is None before the first batch (nothing trained, no model)."""
+        run, source = self.run_, shared.source
+        model = source.model or source._training_model
+        model = copy_model(model) if model is not None else None
+        others = live_runs.others_following(shared, run)
+        with run.lock:
+            run.model = model
+            run.status = RunStatus.STOPPED
+            run.finished_at = time.time()
+            run.notes = [*run.notes, _detach_note(run, model is not None, others)]
 
     def _adopt_cached(self) -> bool:
         run = self.run_
@@ -160,44 +241,6 @@ class Trainer:
             run.finished_at = now
             run.status = RunStatus.DONE
         return True
-
-    def _follow(self, leader: Run) -> bool:
-        """Mirror an identical run that is training; True once it gave us a result."""
-        run = self.run_
-        while not leader._finished.wait(0.25):
-            view = leader.view()
-            with run.lock:
-                run.status = view.status
-                run.history, run.batches = view.history, view.batches
-                run.epoch, run.step = view.epoch, view.step
-                run.steps_per_epoch = view.steps_per_epoch
-                run.images_per_s, run.eta_seconds = view.images_per_s, view.eta_seconds
-                run.queue_position = view.queue_position
-                run.strategy, run.device_count = view.strategy, view.device_count
-                run.started_at = leader.started_at
-            if run.stop_requested:
-                self._stop_follower(leader)
-                return True
-        if self._adopt_cached():
-            return True
-        # The leader was stopped or failed: train on our own, from a clean slate.
-        with run.lock:
-            run.status, run.history, run.batches = RunStatus.QUEUED, [], []
-            run.epoch = run.step = 0
-            run.started_at = None
-        return False
-
-    def _stop_follower(self, leader: Run) -> None:
-        """Stopping a mirrored run keeps a copy of the shared training's weights so far."""
-        run = self.run_
-        source = leader.model or leader._training_model
-        model = copy_model(source) if source is not None else None
-        with run.lock:
-            run.model = model
-            run.status = RunStatus.STOPPED if model is not None else RunStatus.FAILED
-            if model is None:
-                run.error = "Stopped before the first batch; there are no weights to keep."
-            run.finished_at = time.time()
 
     def _stopped_before_start(self) -> None:
         """Nothing was trained, so no model is built: it would only take memory."""
@@ -327,6 +370,41 @@ class Trainer:
                     run.device_count,
                 ),
             )
+
+
+def whose_run(other: Run, run: Run) -> str:
+    """Another run, named for `run`'s learner: "run ab12cd of this session" or
+    "another learner's run" (whose id means nothing to them)."""
+    if other.owner is not None and other.owner == run.owner:
+        return f"run {other.id} of this session"
+    return "another learner's run"
+
+
+def _follow_note(whose: str) -> str:
+    return (
+        f"This run follows {whose}, which has the same model, data, settings and seed: one "
+        "training serves both and gives both the same curves. Stop keeps a copy of the "
+        "weights trained so far and leaves the other run training; Train separately gives "
+        "a second, real training."
+    )
+
+
+def _detach_note(run: Run, kept: bool, others: list[Run]) -> str:
+    """What Stop did to a run that left a training other runs still follow."""
+    who = (
+        whose_run(others[0], run)
+        if len(others) == 1
+        else f"the {count_text(len(others), 'other run')} that follow it"
+    )
+    if not kept:
+        return (
+            "Stopped before the first batch: nothing was trained, so there is no model; "
+            f"the training goes on for {who}."
+        )
+    return (
+        f"Stopped: this run keeps a copy of the weights trained so far, and stops following; "
+        f"the identical training goes on for {who}."
+    )
 
 
 def data_has_val(run: Run) -> bool:

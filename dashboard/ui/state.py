@@ -305,13 +305,18 @@ def identical_active_run(spec: ModelSpec, dataset_name: str, settings: TrainSett
     return None
 
 
-def confirm_start() -> None:
-    """'Start another' was pressed: the next page run starts the run without asking."""
-    st.session_state[START_CONFIRMED_KEY] = True
+START_FOLLOW, START_SEPARATE = "follow", "separate"
 
 
-def pop_start_confirmed() -> bool:
-    return bool(st.session_state.pop(START_CONFIRMED_KEY, False))
+def confirm_start(choice: str) -> None:
+    """A button under the twin warning was pressed: the next page run starts the run
+    without asking, following the twin's training (START_FOLLOW) or on its own."""
+    st.session_state[START_CONFIRMED_KEY] = choice
+
+
+def pop_start_choice() -> str | None:
+    """START_FOLLOW or START_SEPARATE once after a twin warning's button, else None."""
+    return st.session_state.pop(START_CONFIRMED_KEY, None)
 
 
 def prepare_train_dataset_choice(names: list[str]) -> None:

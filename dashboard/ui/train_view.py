@@ -188,29 +188,44 @@ def augmentation_inputs() -> None:
 
 
 def start_run_ui(
-    spec: ModelSpec, dataset: Dataset, settings: TrainSettings, confirmed: bool = False
+    spec: ModelSpec, dataset: Dataset, settings: TrainSettings, choice: str | None = None
 ) -> None:
     """Start a run and show it live; a spec that cannot take the data says why. An
-    identical run of this session that is still going is asked about first."""
+    identical run of this session that is still going is asked about first: the new run
+    may follow its training or train separately (`choice`)."""
     twin = state.identical_active_run(spec, dataset.name, settings)
-    if twin is not None and not confirmed:
+    if twin is not None and choice is None:
         st.warning(
             f"Run {twin.id} is already {twin.status} with this model on {dataset.name} and "
-            "these settings; it would give the same curves. Start another anyway?"
+            "these settings. A second run would follow its training and show the same "
+            "curves; train separately to see the same seed give the same curves twice."
         )
-        st.button(
-            "Start another",
-            key=TrainKeys.START_AGAIN,
-            on_click=state.confirm_start,
+        choices = (
+            ("Follow it", TrainKeys.START_AGAIN, state.START_FOLLOW),
+            ("Train separately", TrainKeys.START_SEPARATE, state.START_SEPARATE),
         )
+        for column, (label, key, choice_made) in zip(st.columns(2), choices, strict=True):
+            column.button(
+                label, key=key, on_click=state.confirm_start, args=(choice_made,), width="stretch"
+            )
         return
+    start_and_focus(spec, dataset, settings, share=choice != state.START_SEPARATE)
+
+
+def start_and_focus(
+    spec: ModelSpec, dataset: Dataset, settings: TrainSettings, *, share: bool = True
+) -> bool:
+    """Start a run of this session and show it live; an error says why (False)."""
     try:
-        run = training.start_run(spec, dataset, settings, owner=tab_session.session_token())
+        run = training.start_run(
+            spec, dataset, settings, owner=tab_session.session_token(), share=share
+        )
     except SpecError as exc:
         st.error(str(exc))
-    else:
-        state.add_run(run)
-        state.set_focus_run(run.id)
+        return False
+    state.add_run(run)
+    state.set_focus_run(run.id)
+    return True
 
 
 # --- the live run ---------------------------------------------------------------------
@@ -257,6 +272,20 @@ def run_header(run: Run, view: RunView) -> None:
         st.error(view.error)
     for note in view.notes:
         st.info(note)
+    if (view.follows or run.cached) and run.dataset is not None:
+        train_separately_ui(run)
+
+
+def train_separately_ui(run: Run) -> None:
+    """For a run that followed or reused an identical training: a real second one."""
+    if st.button(
+        "Train separately",
+        key=TrainKeys.train_separately(run.id),
+        icon=":material/replay:",
+        help="Train the same model on the same data with the same settings and seed "
+        "again, on its own: the curves come out the same.",
+    ) and start_and_focus(run.spec, run.dataset, run.train_settings, share=False):
+        st.rerun()
 
 
 def live_run(polling: bool) -> None:

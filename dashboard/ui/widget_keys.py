@@ -50,7 +50,8 @@ class TrainKeys:
 
     DATASET = state.TRAIN_DATASET_KEY  # "train_dataset_choice": state restores and keeps it
     START = "start_training"
-    START_AGAIN = "start_another"
+    START_AGAIN = "start_another"  # under the twin warning: follow the twin's training
+    START_SEPARATE = "start_separately"  # under the twin warning: a real second training
     RUNS_TABLE = "runs_table"
     RUN_CHOICE = state.RUN_CHOICE_KEY  # "train_run_choice": state points it at the live run
     STOP_CHOSEN = "stop_chosen"
@@ -66,6 +67,11 @@ class TrainKeys:
     def stop(run_id: str) -> str:
         """The Stop button under the live run's heading."""
         return f"stop_{run_id}"
+
+    @staticmethod
+    def train_separately(run_id: str) -> str:
+        """Under a run that shared an identical training: train it again for real."""
+        return f"train_separately_{run_id}"
 
 
 class EvaluateKeys:

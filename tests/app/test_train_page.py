@@ -16,7 +16,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-from conftest import reload_tab
+from conftest import reload_tab, wait_until
 from streamlit.testing.v1 import AppTest
 
 from dashboard import training
@@ -276,12 +276,42 @@ def test_settings_apply_without_starting_and_a_twin_start_asks_first():
     first = start(at, batch_size=16, lr_schedule="constant")
     at.button(key="start_training").click().run()  # the same again while it trains
     assert [r.id for r in runs_of(at)] == [first.id]
-    (warning,) = [w.value for w in at.warning if "Start another anyway?" in w.value]
+    (warning,) = [w.value for w in at.warning if "would follow its training" in w.value]
     assert warning.startswith(f"Run {first.id} is already ")
     assert "with this model on digits28 and these settings" in warning
+    # Following: the second run shares the first's training, and says so on the page.
     at.button(key="start_another").click().run()
-    assert len(runs_of(at)) == 2 and not at.exception
+    (follower,) = [r for r in runs_of(at) if r.id != first.id]
+    assert not at.exception
+    wait_until(lambda: follower.follows == first.id)
+    at.run()
+    assert any(
+        i.value.startswith(f"This run follows run {first.id} of this session") for i in at.info
+    )
+    # Training separately: a real second training of the same model, data and settings.
+    at.button(key=f"train_separately_{follower.id}").click().run()
+    assert not at.exception and not at.error
+    (separate,) = [r for r in runs_of(at) if r not in (first, follower)]
+    assert separate.fingerprint is None and separate.settings == first.settings
+    wait_until(lambda: separate.status == "training")
+    assert separate.follows is None
     for run in runs_of(at):
+        run.stop()
+        assert run.wait(120)
+    assert follower.model is not None and separate.model is not follower.model
+
+
+def test_the_twin_warning_can_start_a_separate_training():
+    at = page()
+    first = start(at, epochs=150, batch_size=16, lr_schedule="constant")
+    at.button(key="start_training").click().run()
+    at.button(key="start_separately").click().run()
+    assert not at.exception and not at.error
+    (second,) = [r for r in runs_of(at) if r.id != first.id]
+    wait_until(lambda: second.status == "training")
+    assert second.follows is None and second.fingerprint is None
+    assert "train_separately_" + second.id not in [b.key for b in at.button]
+    for run in (first, second):
         run.stop()
         assert run.wait(120)
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import page_errors
+from conftest import page_errors, record_browser_errors
 from playwright.sync_api import expect
+from session_driver import start_training
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -100,3 +101,34 @@ def test_start_watch_stop_reload(app_url, page, browser, artifacts_dir):
     # ...while this browser still finds its run after another reload.
     page.reload()
     page.get_by_text(f"Run {run_id}: stopped").wait_for(timeout=120_000)
+
+
+def test_two_learners_share_one_training_and_stop_on_one_leaves_the_other(app_url, page, browser):
+    """Identical runs of two learners are one training; the follower says so, and its
+    Stop keeps what was trained so far while the other learner's run trains on."""
+    first_id = start_training(page, app_url, seed=4242, epochs=200)
+    page.get_by_text(f"Run {first_id}: training").wait_for(timeout=180_000)
+    other_context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        other = other_context.new_page()
+        other.console_errors = record_browser_errors(other)
+        second_id = start_training(other, app_url, seed=4242, epochs=200)
+        assert second_id != first_id
+        other.get_by_text("This run follows another learner's run").wait_for(timeout=60_000)
+        expect(other.get_by_role("button", name="Train separately")).to_be_visible()
+        other.get_by_role("button", name="Stop").first.click()
+        other.get_by_text(f"Run {second_id}: stopped").wait_for(timeout=60_000)
+        expect(
+            other.get_by_text("this run keeps a copy of the weights trained so far")
+        ).to_be_visible()
+        # The first learner's run goes on: its live curve keeps growing.
+        curve = page.get_by_role("img", name=LIVE_CURVE_NAME)
+        label = curve.get_attribute("aria-label")
+        expect(curve).not_to_have_attribute("aria-label", label, timeout=60_000)
+        expect(page.get_by_text(f"Run {first_id}: training")).to_be_visible()
+        assert page_errors(other) == []
+    finally:
+        other_context.close()
+    page.get_by_role("button", name="Stop").first.click()
+    page.get_by_text(f"Run {first_id}: stopped").wait_for(timeout=120_000)
+    assert page_errors(page) == []

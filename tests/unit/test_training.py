@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
-import time
 
 import numpy as np
 import pytest
+from conftest import wait_until
 from session_driver import rss_mb, rss_supported
 
 from dashboard import training
@@ -43,13 +43,6 @@ def private_copy(dataset: Dataset) -> Dataset:
 
 def finish(run, timeout: float = 300) -> None:
     assert run.wait(timeout), f"run {run.id} did not finish"
-
-
-def wait_until(predicate, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition never became true"
-        time.sleep(0.05)
 
 
 def test_run_trains_and_records_epochs_and_batches(digits):
@@ -184,7 +177,11 @@ def test_same_fingerprint_trains_once_from_any_session(digits):
     finish(b)
     assert a.status == b.status == "done"
     assert a.model is b.model  # one training, one model
-    assert [a.cached, b.cached].count(True) == 1
+    # The one that came second says whose training it followed; neither is a cache hit.
+    first, second = (a, b) if b.follows else (b, a)
+    assert second.follows == first.id and first.follows is None
+    assert not a.cached and not b.cached
+    assert any(note.startswith("This run follows another learner's run") for note in second.notes)
     # ...and one more afterwards reuses it at once.
     c = start_run(load_preset("default"), digits, settings, cache=cache)
     finish(c, timeout=30)
@@ -197,6 +194,72 @@ def test_same_fingerprint_trains_once_from_any_session(digits):
     )
     finish(d)
     assert not d.cached and d.model is not a.model
+
+
+LONG = TrainSettings(epochs=200, batch_size=16, lr_schedule="constant", seed=3)
+
+
+def identical_pair(digits, owners=("tab-1", "tab-1")):
+    """Two identical runs of long training, the second following the first's."""
+    cache = ResultCache()
+    first = start_run(load_preset("default"), digits, LONG, cache=cache, owner=owners[0])
+    wait_until(lambda: first.status == "training")
+    second = start_run(load_preset("default"), digits, LONG, cache=cache, owner=owners[1])
+    wait_until(lambda: second.follows == first.id and len(second.batches) >= 5)
+    return first, second
+
+
+def test_stop_on_a_follower_keeps_its_weights_and_the_other_trains_on(digits):
+    first, second = identical_pair(digits)
+    assert any(
+        note.startswith(f"This run follows run {first.id} of this session") for note in second.notes
+    )
+    second.stop()
+    finish(second)
+    assert second.status == "stopped" and second.error is None
+    kept = len(second.batches)
+    assert second.notes[-1] == (
+        "Stopped: this run keeps a copy of the weights trained so far, and stops following; "
+        f"the identical training goes on for run {first.id} of this session."
+    )
+    probs = second.model.predict(digits.x_test[:8].astype("float32") / 255, verbose=0)
+    assert probs.shape == (8, 10)
+    # The other run really goes on training; what the stopped one kept does not change.
+    wait_until(lambda: len(first.batches) > kept + 20)
+    assert first.status == "training" and len(second.batches) == kept
+    first.stop()
+    finish(first)
+    assert first.status == "stopped" and first.model is not second.model
+
+
+def test_stop_on_the_run_that_began_a_shared_training_leaves_the_follower_training(digits):
+    first, second = identical_pair(digits, owners=("tab-1", "tab-2"))
+    assert any(note.startswith("This run follows another learner's run") for note in second.notes)
+    first.stop()
+    finish(first)
+    assert first.status == "stopped" and first.model is not None
+    assert "goes on for another learner's run" in first.notes[-1]
+    kept = len(first.batches)
+    wait_until(lambda: len(second.batches) > kept + 20)
+    assert second.status == "training"
+    second.stop()  # the last one following: the training itself stops
+    finish(second)
+    assert second.status == "stopped" and len(second.batches) > kept
+    assert not second.notes[-1].startswith("Stopped: this run keeps a copy")
+
+
+def test_a_separate_training_is_a_real_second_training_with_the_same_curves(digits):
+    cache = ResultCache()
+    runs = [
+        start_run(load_preset("default"), digits, FAST, cache=cache, share=False) for _ in range(2)
+    ]
+    for run in runs:
+        finish(run)
+    a, b = runs
+    assert a.status == b.status == "done"
+    assert a.model is not b.model and a.follows is None and b.follows is None
+    assert [r["loss"] for r in a.history] == pytest.approx([r["loss"] for r in b.history], rel=1e-6)
+    assert len(cache) == 0
 
 
 def test_uploaded_data_is_never_shared(digits):

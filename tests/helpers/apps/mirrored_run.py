@@ -34,7 +34,8 @@ def main() -> None:
     assert os.environ.get("CNNLAB_DEVICES") == "cpu:2", "run me with CNNLAB_DEVICES=cpu:2"
     settings = TrainSettings.from_dict(json.loads(sys.argv[1]))
     digits = load_builtin("digits")
-    run = start_run(load_preset("default"), digits, settings, cache=ResultCache())
+    # Not shared, so this run itself trains and its training model can be looked at.
+    run = start_run(load_preset("default"), digits, settings, cache=ResultCache(), share=False)
     training = training_model_facts(run)
     assert run.wait(600)
     model = run.model
