@@ -7,16 +7,19 @@ Images are (H, W, C) arrays. Every function here matches `keras.ops.conv`,
 The convolution is a shift-and-add over the kernel offsets: for each of the K×K
 offsets, the (strided, dilated) slice of the padded input is weighted and added to
 the output. Conv2D does it with one matrix product per offset (channels × filters,
-in BLAS); the depthwise convolution and pooling combine the slices a block of rows
-at a time, so the data stays in the CPU's cache. Either way a few dozen NumPy calls
-replace a loop over output pixels, and on one image they keep up with Keras.
+in BLAS). The depthwise convolution does all offsets of a few output rows in one
+matrix product, and pooling combines whole rows, then neighbouring pixels, in flat
+runs (see the section before `_depthwise`). Either way a few dozen NumPy calls
+replace a loop over output pixels, and on one image they beat Keras.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from dashboard.model.shape_math import formula_text, output_size, padding_split
 
@@ -255,9 +258,7 @@ def depthwise_conv2d(
         raise ConvError(f"A depthwise kernel must be 2-D (Kh, Kw), not {k.shape}.")
     geo = geometry(x.shape[:2], k.shape, stride, padding, dilation)
     _check(geo, "kernel")
-    taps = [((i, j), float(k[i, j])) for i in range(k.shape[0]) for j in range(k.shape[1])]
-    taps = [tap for tap in taps if tap[1] != 0] or [((0, 0), 0.0)]
-    return _combine_taps(pad(x, geo.pads), geo, taps, "sum")
+    return _depthwise(x, k, geo)
 
 
 def relu(x: np.ndarray) -> np.ndarray:
@@ -305,49 +306,205 @@ def pool2d(
     size = pair(pool_size)
     geo = geometry(x.shape[:2], size, size if stride is None else stride, padding)
     _check(geo, "pool window")
-    fill = -np.inf if kind == "max" else 0.0
-    taps = [((i, j), 1.0) for i in range(size[0]) for j in range(size[1])]
-    out = _combine_taps(pad(x, geo.pads, fill), geo, taps, "max" if kind == "max" else "sum")
-    if kind == "average":
+    if kind == "max":
+        return _pool(x, geo, np.maximum, -np.inf)
+    out = _pool(x, geo, np.add, 0.0)
+    if any(geo.pads[0] + geo.pads[1]):
         out /= _window_counts(geo)[:, :, None]
+    else:  # every window is whole: one divisor, and a flat division
+        out /= np.float32(size[0] * size[1])
     return out
 
 
-# Output values combined per pass: a block of every offset's slice stays in the CPU's
-# cache (256 KB), so the K·K passes cost little more than one: about 3× faster than
-# whole-image passes on a 512×512×3 photo (AMD EPYC, 2 cores). Small outputs go in
-# one block, where more passes would only add Python overhead.
-VALUES_PER_PASS = 65_536
+# --- depthwise convolution and pooling, a block of whole rows at a time ------------------
+#
+# NumPy is fast on long contiguous runs and slow on anything else: the same addition
+# runs ~3× slower on 2-D views with gaps between rows, and ~30× slower with a short
+# inner axis such as a pixel's 3 channels. So images are handled as flat rows of W·C
+# values, where the next row is a row further and the next pixel C values further:
+# pooling combines one contiguous slice with another, and the depthwise convolution
+# lets BLAS, which takes strides as they come, do all of a kernel's multiply-adds in
+# one product. Work arrays are reused, one set per thread (~5 MB for a 512×512×3
+# image); only the output is a new array. On that image this took the depthwise
+# convolution from ~6 ms to ~0.7 ms and the 2×2 max pool from ~1.3 ms to ~0.3 ms,
+# about half of Keras' time (AMD EPYC, 2 cores; docs/decisions/0003-explorer-convolution.md).
+
+# Output values per pass: big enough that NumPy's and BLAS' cost per call is small
+# beside the work (64 K values per pass was ~25% slower), small enough that a pass's
+# work arrays stay in L2 or L3 cache.
+VALUES_PER_PASS = 262_144
+# Output rows per matrix product in the depthwise convolution: 2 did best (1: more
+# BLAS calls; 4 and more: more multiplications by the band's zeros; see `_depthwise`).
+ROWS_PER_PRODUCT = 2
+
+_scratch = threading.local()
 
 
-def _combine_taps(
-    xp: np.ndarray, geo: Geometry, taps: list[tuple[Pair, float]], how: str
+def _work(name: str, size: int) -> np.ndarray:
+    """A float32 work array of `size` values, kept for this thread and reused by later calls.
+
+    Reuse spares the allocator: a fresh 3 MB array per call meant fresh pages from the
+    system each time. Per thread, because the Streamlit server runs sessions in threads;
+    never returned to a caller, nor viewed by anything returned."""
+    buf = getattr(_scratch, name, None)
+    if buf is None or buf.size < size:
+        buf = np.empty(size, dtype=np.float32)
+        setattr(_scratch, name, buf)
+    return buf[:size]
+
+
+def _copy_rows(
+    x: np.ndarray, geo: Geometry, fill: float, first: int, count: int, flat: np.ndarray
 ) -> np.ndarray:
-    """Σ weight · slice (how='sum') or the max of the slices (how='max', weights unused)
-    over the kernel offsets `taps` of the padded input, a block of output rows at a time."""
-    (ho, wo), sh = geo.out_size, geo.stride[0]
-    rows_per_pass = max(1, VALUES_PER_PASS // (wo * xp.shape[2]))
-    out = np.empty((ho, wo, xp.shape[2]), dtype=np.float32)
-    tmp = np.empty((min(rows_per_pass, ho), wo, xp.shape[2]), dtype=np.float32)
+    """Padded-input rows first… (`count` of them) into `flat`, one after another; the
+    padding gets `fill`."""
+    (top, _), (left, right) = geo.pads
+    h, w, c = x.shape
+    rows = flat[: count * (left + w + right) * c].reshape(count, left + w + right, c)
+    a = min(count, max(0, top - first))  # rows a..b-1 are image rows
+    b = max(a, min(count, top + h - first))
+    rows[:a] = fill
+    rows[b:] = fill
+    rows[a:b, :left] = fill
+    rows[a:b, left + w :] = fill
+    rows[a:b, left : left + w] = x[first + a - top : first + b - top]
+    return flat
+
+
+def _rows(
+    x: np.ndarray, geo: Geometry, fill: float, first: int, count: int, name: str
+) -> np.ndarray:
+    """Padded-input rows first… flat: a view of `x` where they hold no padding, else a
+    copy in the work array `name`."""
+    (top, _), (left, right) = geo.pads
+    start = first - top
+    if 0 <= start <= x.shape[0] - count and not (left or right) and x.flags.c_contiguous:
+        return x[start : start + count].reshape(-1)
+    size = count * (x.shape[1] + left + right) * x.shape[2]
+    return _copy_rows(x, geo, fill, first, count, _work(name, size))
+
+
+def _pick(rows: np.ndarray, step: int, out: np.ndarray) -> None:
+    """Columns 0, step, 2·step, … of (n, W, C) rows into out (n, Wo, C)."""
+    src = rows[:, : (out.shape[1] - 1) * step + 1 : step]
+    if step == 1 or out.shape[2] > 4:
+        np.copyto(out, src)
+    else:  # a copy whose inner axis is a pixel's few channels crawls; one plane each does not
+        for ch in range(out.shape[2]):
+            np.copyto(out[:, :, ch], src[:, :, ch])
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def _window_rows(
+    x: np.ndarray, geo: Geometry, columns: list[int], first: int, count: int, flat: np.ndarray
+) -> None:
+    """Padded-input rows first… (`count` of them) into `flat`, each row once per kernel
+    column j in `columns`: the Wo pixels that column meets, padded column c·sw + j·dw for
+    output column c. Padding, and rows past it (a last group may read a few, for outputs
+    it drops), are zeros.
+
+    With the copies of a row next to each other, every input value a group of output rows
+    needs is one row of a single strided matrix, so one matrix product does all its taps.
+    """
+    (top, _), (left, _) = geo.pads
+    (_, wo), (_, sw), (_, dw) = geo.out_size, geo.stride, geo.dilation
+    h, w, c = x.shape
+    rows = flat.reshape(count, len(columns), wo, c)
+    a = min(count, max(0, top - first))  # rows a..b-1 are image rows
+    b = max(a, min(count, top + h - first))
+    rows[:a] = 0
+    rows[b:] = 0
+    image = x[first + a - top : first + b - top]
+    for n, j in enumerate(columns):
+        shift = j * dw - left  # image column that output column 0 meets
+        lo = min(wo, max(0, _ceil_div(-shift, sw)))  # output columns lo..hi-1 meet the image
+        hi = max(lo, min(wo, _ceil_div(w - shift, sw)))
+        copy = rows[a:b, n]
+        copy[:, :lo] = 0
+        copy[:, hi:] = 0
+        if hi > lo:
+            copy[:, lo:hi] = image[:, lo * sw + shift : (hi - 1) * sw + shift + 1 : sw]
+
+
+def _depthwise(x: np.ndarray, k: np.ndarray, geo: Geometry) -> np.ndarray:
+    """The depthwise convolution as one matrix product per group of output rows.
+
+    Output row q of a group is Σ k[i, j] · (input row q·sh + i·dh, seen from kernel
+    column j). `_window_rows` lays those rows out as the rows of one matrix, and a
+    band matrix holding the kernel (mostly zeros) picks and weighs them: (g, rows·kw)
+    @ (rows·kw, Wo·C), batched over the groups, straight into the output. The zeros
+    cost a few multiplications but let BLAS do g rows per call (a non-finite input
+    value therefore turns its group's column NaN; images are finite).
+    """
+    (ho, wo), (sh, _), (dh, _) = geo.out_size, geo.stride, geo.dilation
+    c = x.shape[2]
+    columns = np.flatnonzero(k.any(axis=0)).tolist() or [0]  # all-zero columns add nothing
+    g = ROWS_PER_PRODUCT
+    span = (g - 1) * sh + geo.span[0]  # input rows that a group of g output rows reads
+    band = np.zeros((g, span, len(columns)), dtype=np.float32)
+    q = np.arange(g)[:, None]
+    band[q, q * sh + np.arange(k.shape[0]) * dh] = k[:, columns]
+    band = band.reshape(g, -1)
+    row_out = wo * c
+    matrix_rows = len(columns) * span  # rows of one group's matrix
+    groups = max(1, VALUES_PER_PASS // (g * row_out))
+    block = _work("block", ((groups - 1) * g * sh + span) * len(columns) * row_out)
+    item = block.itemsize
+    # Group n's matrix starts n·g·sh input rows (each len(columns) rows of the block) on.
+    matrices = as_strided(block, (groups, matrix_rows, row_out),
+                          (g * sh * len(columns) * row_out * item, row_out * item, item))  # fmt: skip
+    out = np.empty((ho, wo, c), dtype=np.float32)
+    flat_out = out.reshape(-1)
+    for r0 in range(0, ho, groups * g):
+        n_groups = min(groups, _ceil_div(ho - r0, g))
+        n = min(n_groups * g, ho - r0)
+        rows_in = (n_groups - 1) * g * sh + span
+        _window_rows(x, geo, columns, r0 * sh, rows_in, block[: rows_in * len(columns) * row_out])
+        whole = n == n_groups * g  # else the last group runs past the output: drop its extra rows
+        dst = flat_out[r0 * row_out :] if whole else _work("acc", n_groups * g * row_out)
+        np.matmul(
+            band,
+            matrices[:n_groups],
+            out=dst[: n_groups * g * row_out].reshape(n_groups, g, row_out),
+        )
+        if not whole:
+            flat_out[r0 * row_out : (r0 + n) * row_out] = dst[: n * row_out]
+    return out
+
+
+def _pool(x: np.ndarray, geo: Geometry, combine: np.ufunc, fill: float) -> np.ndarray:
+    """Each window's max (combine=np.maximum, fill=−∞) or sum (np.add, 0), one axis at a time.
+
+    Both are separable: each row position combines its window's input rows, whole rows
+    at once; then, within those rows, each pixel combines the next kw − 1 pixels. Both
+    steps run at every input position, strided or not, because contiguous runs are
+    fast and gathering every stride-th row first is not; the output picks its windows.
+    """
+    (ho, wo), (sh, sw), (kh, kw) = geo.out_size, geo.stride, geo.kernel
+    c = x.shape[2]
+    wp = x.shape[1] + sum(geo.pads[1])
+    row = wp * c
+    rows_per_pass = max(1, VALUES_PER_PASS // (sh * row))
+    out = np.empty((ho, wo, c), dtype=np.float32)
     for r0 in range(0, ho, rows_per_pass):
-        r1 = min(r0 + rows_per_pass, ho)
-        block, scratch = out[r0:r1], tmp[: r1 - r0]
-        for n, ((i, j), weight) in enumerate(taps):
-            rows, cols = _tap(geo, i, j)
-            start = rows.start + r0 * sh
-            view = xp[start : start + (r1 - r0 - 1) * sh + 1 : sh, cols]
-            if how == "max":
-                if n == 0:
-                    np.copyto(block, view)
-                else:
-                    np.maximum(block, view, out=block)
-            elif n == 0:
-                np.multiply(view, weight, out=block)
-            elif weight == 1.0:
-                block += view
-            else:
-                np.multiply(view, weight, out=scratch)
-                block += scratch
+        n = min(rows_per_pass, ho - r0)
+        tops = (n - 1) * sh + 1  # window tops from output row r0's to output row r0+n-1's
+        src = _rows(x, geo, fill, r0 * sh, tops + kh - 1, "block")
+        size = tops * row
+        acc = src[:size]
+        for i in range(1, kh):
+            acc = combine(acc, src[i * row : i * row + size], out=_work("acc", size))
+        if kw > 1:  # the next pixel is c values on; a row's last pixels wrap, and are dropped
+            end = size - (kw - 1) * c
+            cols = _work("tmp", size)
+            combine(acc[:end], acc[c : c + end], out=cols[:end])
+            for j in range(2, kw):
+                combine(cols[:end], acc[j * c : j * c + end], out=cols[:end])
+            acc = cols
+        _pick(acc.reshape(tops, wp, c)[::sh], sw, out[r0 : r0 + n])
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -72,6 +73,18 @@ def test_custom_padding_is_zero_pixels_on_every_side():
     assert ours.shape[:2] == conv_ops.output_shape((6, 5), 3, (2, 1), 2) == (4, 7)
 
 
+def test_depthwise_kernel_columns_that_meet_only_padding():
+    # 2 zero columns each side of a 4-pixel-wide image, a 7-wide kernel, stride 2: the
+    # single output column's first kernel columns meet no image pixel at all.
+    x = RNG.normal(size=(3, 4, 3)).astype(np.float32)
+    k = RNG.normal(size=(3, 7)).astype(np.float32)
+    ours = conv_ops.depthwise_conv2d(x, k, stride=(1, 2), padding=2)
+    padded = np.pad(x, ((2, 2), (2, 2), (0, 0)))
+    tiled = np.repeat(k[:, :, None, None], 3, axis=2)
+    theirs = keras.ops.depthwise_conv(padded[None], tiled, strides=(1, 2), padding="valid")
+    np.testing.assert_allclose(ours, np.asarray(theirs)[0], atol=1e-4)
+
+
 def test_bias_is_added_per_filter():
     x = RNG.normal(size=(5, 5, 1)).astype(np.float32)
     k = RNG.normal(size=(3, 3, 1, 2)).astype(np.float32)
@@ -95,6 +108,52 @@ def test_pooling_matches_keras(shape, kind, size, stride, padding):
     ours = conv_ops.pool2d(x, kind, size, stride, padding)
     assert ours.shape == theirs.shape
     np.testing.assert_allclose(ours, theirs, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize(("values", "rows"), [(1, 1), (40, 3), (200, 2)])
+def test_passes_and_row_groups_leave_the_result_alone(monkeypatch, values, rows):
+    # Tiny passes and odd row groups: every block edge occurs, and last groups run past
+    # the output, as they do on photos with the real sizes.
+    monkeypatch.setattr(conv_ops, "VALUES_PER_PASS", values)
+    monkeypatch.setattr(conv_ops, "ROWS_PER_PRODUCT", rows)
+    x = RNG.normal(size=(13, 10, 3)).astype(np.float32)
+    k = RNG.normal(size=(3, 3)).astype(np.float32)
+    tiled = np.repeat(k[:, :, None, None], 3, axis=2)
+    for stride, padding, dilation in [
+        (1, "same", 1),
+        (2, "valid", 1),
+        (1, "same", 2),
+        ((2, 3), "same", 1),
+    ]:
+        theirs = keras.ops.depthwise_conv(
+            x[None], tiled, strides=stride, padding=padding, dilation_rate=dilation
+        )
+        ours = conv_ops.depthwise_conv2d(x, k, stride, padding, dilation)
+        np.testing.assert_allclose(ours, np.asarray(theirs)[0], atol=1e-4)
+    for size, stride, padding in [(2, None, "valid"), (3, 1, "same"), ((2, 3), (1, 2), "same")]:
+        for kind, fn in (("max", keras.ops.max_pool), ("average", keras.ops.average_pool)):
+            theirs = np.asarray(fn(x[None], size, strides=stride, padding=padding))[0]
+            ours = conv_ops.pool2d(x, kind, size, stride, padding)
+            np.testing.assert_allclose(ours, theirs, atol=1e-4, rtol=1e-4)
+
+
+def test_threads_do_not_share_work_arrays(monkeypatch):
+    # The Streamlit server runs sessions in threads, and conv_ops reuses work arrays:
+    # each thread must get its own, and every result must be a new array.
+    monkeypatch.setattr(conv_ops, "VALUES_PER_PASS", 2_000)  # many passes, to interleave
+    images = [RNG.normal(size=(90 + 7 * i, 80, 3)).astype(np.float32) for i in range(4)]
+    k = RNG.normal(size=(3, 3)).astype(np.float32)
+
+    def both(x):
+        return conv_ops.depthwise_conv2d(x, k, 1, "same"), conv_ops.max_pool(x, 2, 1, "same")
+
+    expected = [both(x) for x in images]
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(5):
+            for got, want in zip(pool.map(both, images), expected, strict=True):
+                for ours, alone in zip(got, want, strict=True):
+                    np.testing.assert_array_equal(ours, alone)
+                    assert not np.shares_memory(ours, alone)
 
 
 def test_average_pool_same_leaves_padding_out_of_the_mean():
