@@ -238,11 +238,21 @@ def export_ui(spec: ModelSpec) -> None:
     """Downloads of the spec and its Keras script, and the share link."""
     st.subheader("Export and share")
     cols = st.columns(3)
+    # Made on click (a callable): a file made on every rerun is gone from the server
+    # when the next rerun replaces it, and the browser then reports its address missing.
     cols[0].download_button(
-        "Download spec (JSON)", spec.to_json(), f"{spec.name}.json", "application/json"
+        "Download spec (JSON)",
+        spec.to_json,
+        f"{spec.name}.json",
+        "application/json",
+        on_click="ignore",
     )
     cols[1].download_button(
-        "Download Keras script", keras_code(spec), f"{spec.name}_model.py", "text/x-python"
+        "Download Keras script",
+        lambda: keras_code(spec),
+        f"{spec.name}_model.py",
+        "text/x-python",
+        on_click="ignore",
     )
     base = (st.context.url or "").split("?")[0]
     cols[2].caption("Share link: opens this model for anyone (no runs or data in it).")

@@ -245,6 +245,9 @@ def _files_ui(source: str) -> list[tuple[str, bytes]]:
 def _canvas_ui() -> np.ndarray | None:
     """The drawing canvas' RGBA pixels, None until the browser sends them."""
     st.caption("Draw with the mouse; the model answers when you release the button.")
+    # The canvas' toolbar (undo, redo, clear) floats about 40 px above it on hover: the
+    # space keeps it off the hint.
+    st.space("small")
     drawing = st_canvas(
         stroke_width=20,
         stroke_color="#FFFFFF",
@@ -280,9 +283,10 @@ def results_table_ui(prepared: list[Prepared], probs: np.ndarray, class_names: l
     )
     st.download_button(
         "Download predictions (CSV)",
-        inference.predictions_csv(table),
+        lambda: inference.predictions_csv(table),  # made on click: see build_view.export_ui
         file_name="predictions.csv",
         mime="text/csv",
+        on_click="ignore",
     )
     return st.selectbox(
         "Look closer at",

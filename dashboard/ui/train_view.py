@@ -418,11 +418,16 @@ def run_actions_ui(run: Run) -> None:
         on_click="ignore",
         help="Ready once the run is done or stopped.",
     )
+    # Each file is made on click (a callable), not on every rerun (see build_view.export_ui).
     cols[1].download_button(
-        "Spec (JSON)", run.spec.to_json(), f"{stem}.json", "application/json", on_click="ignore"
+        "Spec (JSON)", run.spec.to_json, f"{stem}.json", "application/json", on_click="ignore"
     )
     cols[2].download_button(
-        "History (CSV)", run_compare.history_csv(run), f"{stem}.csv", "text/csv", on_click="ignore"
+        "History (CSV)",
+        lambda: run_compare.history_csv(run),
+        f"{stem}.csv",
+        "text/csv",
+        on_click="ignore",
     )
     cols[3].button("Stop", key=TrainKeys.STOP_CHOSEN, on_click=run.stop, disabled=not run.is_active)
     cols[4].button(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from conftest import page_errors, start_app_server
 
@@ -32,6 +35,13 @@ def test_deep_link_build_add_layer_and_screenshot(fresh_server, page, artifacts_
     # The default new layer is a Conv2D after Flatten: its message shows on the page.
     page.get_by_text("needs a 3-D feature map").first.wait_for()
     page.screenshot(path=str(artifacts_dir / "build.png"), full_page=True)
+    # The spec download is made on click and holds the model as it is now.
+    with page.expect_download(timeout=30_000) as download:
+        page.get_by_role("button", name="Download spec (JSON)").click()
+    spec = json.loads(Path(download.value.path()).read_text())
+    assert download.value.suggested_filename == "default.json"
+    assert [layer["type"] for layer in spec["layers"]][-1] == "Conv2D"  # the added layer
+    assert len(spec["layers"]) == 6
     assert page_errors(page) == []
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from conftest import page_errors
 from PIL import Image
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -46,5 +47,14 @@ def test_upload_a_png_and_draw_a_digit(app_url, page, mnist_path, artifacts_dir:
         page.mouse.move(x, box["y"] + box["height"] * (0.15 + 0.7 * step / 20))
     page.mouse.up()
     page.get_by_text("Prediction: 1 (").wait_for(timeout=60_000)
+    # On hover the canvas' toolbar (undo, redo, clear) floats above it, clear of its hint.
+    page.mouse.move(x, box["y"] + box["height"] / 2)
+    toolbar = page.locator(".dc-toolbar-card")
+    expect(toolbar).to_be_visible()
+    page.wait_for_timeout(500)  # its slide-in animation
+    bar = toolbar.bounding_box()
+    hint = page.get_by_text("Draw with the mouse; the model answers").bounding_box()
+    assert bar["y"] >= hint["y"] + hint["height"], (bar, hint)
+    assert bar["y"] + bar["height"] <= box["y"], (bar, box)  # and off the drawing
     page.screenshot(path=str(artifacts_dir / "classify-draw.png"), full_page=True)
     assert page_errors(page) == []
