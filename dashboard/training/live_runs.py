@@ -57,40 +57,37 @@ def live_runs_of(owner: str | None) -> int:
 @dataclass(eq=False)
 class SharedTraining:
     """One training that identical runs follow: `source` is a hidden Run the Trainer
-    fills; `followers` are the learners' runs mirroring it. The first follower started it."""
+    fills; `followers` are the learners' runs mirroring it."""
 
     source: Run
-    started_by: Run
     followers: list[Run] = field(default_factory=list)
 
 
-def join(fingerprint: str, run: Run, new_source: Callable[[], Run]) -> tuple[SharedTraining, bool]:
+def join(
+    fingerprint: str, run: Run, new_source: Callable[[], Run]
+) -> tuple[SharedTraining, bool, Run | None]:
     """Make `run` follow the training of `fingerprint`, beginning one with `new_source()`
-    when none is going (or it is stopping); returns it and whether it is new."""
+    when none is going (or it is stopping). Returns it, whether it is new, and a run
+    already following it (one of `run`'s own session first), to name to the learner."""
     with _SHARED_LOCK:
         shared = _SHARED.get(fingerprint)
         fresh = shared is None or shared.source.stop_requested or shared.source.wait(0)
         if fresh:
-            shared = _SHARED[fingerprint] = SharedTraining(new_source(), started_by=run)
+            shared = _SHARED[fingerprint] = SharedTraining(new_source())
+        others = sorted(shared.followers, key=lambda other: other.owner != run.owner)
         shared.followers.append(run)
-        return shared, fresh
+        return shared, fresh, (others[0] if others else None)
 
 
-def leave(shared: SharedTraining, run: Run) -> bool:
-    """`run` stops following; the last to leave stops the training itself (True)."""
+def leave(shared: SharedTraining, run: Run) -> list[Run]:
+    """`run` stops following; returns the runs still following. The last to leave stops
+    the training itself (and gets [])."""
     with _SHARED_LOCK:  # nobody joins between the last leaving and the stop
         if run in shared.followers:
             shared.followers.remove(run)
-        if shared.followers:
-            return False
-        shared.source.stop()
-        return True
-
-
-def others_following(shared: SharedTraining, run: Run) -> list[Run]:
-    """The runs besides `run` that follow `shared` now."""
-    with _SHARED_LOCK:
-        return [other for other in shared.followers if other is not run]
+        if not shared.followers:
+            shared.source.stop()
+        return list(shared.followers)
 
 
 def retire(fingerprint: str, source: Run) -> None:
@@ -134,6 +131,8 @@ def stop_all(timeout: float = 10.0) -> None:
     still inside TensorFlow when Python shuts down aborts the process)."""
     with _LIVE_LOCK:
         live = list(_LIVE)
+    with _SHARED_LOCK:  # stopped directly, so no follower copies weights on the way out
+        live += [shared.source for shared in _SHARED.values()]
     for run in live:
         run.stop()
     deadline = time.monotonic() + timeout

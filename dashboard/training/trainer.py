@@ -72,7 +72,8 @@ class Trainer:
                 self._share_training()
         except Exception as exc:  # the thread must never die silently
             _LOG.exception("run %s failed", run.id)
-            run._set(status=RunStatus.FAILED, error=_error_message(exc), model=None)
+            run._set(status=RunStatus.FAILED, error=_error_message(exc), model=None,
+                     _training_model=None)  # fmt: skip
         finally:
             with run.lock:
                 if run.finished_at is None:
@@ -132,23 +133,30 @@ class Trainer:
         run = self.run_
         if self._adopt_cached():
             return
-        shared, fresh = live_runs.join(run.fingerprint, run, self._new_source)
-        if fresh:
-            source = shared.source
-            threading.Thread(
-                target=Trainer(
-                    source, self.dataset, self.settings, self.queue, self.cache, is_source=True
-                ).run,
-                name=f"train-{run.id}-shared",
-                daemon=True,
-            ).start()
-        else:
-            first = shared.started_by
-            run._set(
-                follows=first.id,
-                notes=[*run.notes, _follow_note(whose_run(first, run))],
-            )
-        self._follow(shared)
+        if run.stop_requested:  # stopped while TensorFlow was loading: start nothing
+            self._stopped_before_start()
+            return
+        shared, fresh, other = live_runs.join(run.fingerprint, run, self._new_source)
+        try:
+            if fresh:
+                self._start_source(shared.source)
+            elif other is not None:
+                run._set(follows=other.id, notes=[*run.notes, _follow_note(whose_run(other, run))])
+            self._follow(shared)
+        finally:
+            live_runs.leave(shared, run)  # also when following failed: never a phantom follower
+
+    def _start_source(self, source: Run) -> None:
+        """Train `source` in a thread of its own; if no thread can start, it fails."""
+        trainer = Trainer(
+            source, self.dataset, self.settings, self.queue, self.cache, is_source=True
+        )
+        try:
+            threading.Thread(target=trainer.run, name=f"train-{source.id}", daemon=True).start()
+        except RuntimeError as exc:  # "can't start new thread": nobody may wait on it forever
+            live_runs.retire(source.fingerprint or "", source)
+            source._set(status=RunStatus.FAILED, error=_error_message(exc), finished_at=time.time())
+            source._finished.set()
 
     def _new_source(self) -> Run:
         """The hidden run that trains for everyone following this fingerprint."""
@@ -170,27 +178,35 @@ class Trainer:
         leaves it (keeping a copy of the weights so far) unless this is the last run
         following it, which stops the training itself and keeps its weights."""
         run, source = self.run_, shared.source
+        seen = None
         while not source.wait(FOLLOW_POLL_SECONDS):
-            self._mirror(source)
+            seen = self._mirror(source, seen)
             if run.stop_requested:
-                if not live_runs.leave(shared, run):
-                    self._detach(shared)
+                others = live_runs.leave(shared, run)
+                if others and not source.stop_requested:
+                    self._detach(source, others)
                     return
-                source.wait()
+                source.wait()  # the training stops after its current batch
                 break
-        self._mirror(source)
+        self._mirror(source, None)
         with source.lock, run.lock:
-            run.model, run.error = source.model, source.error
+            run.model, run.error, run.cached = source.model, source.error, source.cached
             run.started_at, run.finished_at = source.started_at, source.finished_at
             run.status = source.status
 
-    def _mirror(self, source: Run) -> None:
-        """Copy the shared training's live state into this run."""
+    def _mirror(self, source: Run, seen: tuple | None) -> tuple:
+        """Copy the shared training's live state into this run, unless it has not moved
+        since `seen`; returns what was seen now."""
+        # Plain attribute reads: cheap, and a torn read only means one more copy.
+        now = (source.status, source.epoch, source.step, source.queue_position,
+               len(source.batches), len(source.notes))  # fmt: skip
+        if now == seen:
+            return now
         view = source.view()
         run = self.run_
         with run.lock:
             if run.status not in ACTIVE_STATUSES:
-                return  # ended already (detached): what it kept must not change
+                return now  # ended already (detached): what it kept must not change
             if view.status in ACTIVE_STATUSES:  # the end comes with the model, in _follow
                 run.status = view.status
             run.history, run.batches = view.history, view.batches
@@ -203,14 +219,17 @@ class Trainer:
             new_notes = [note for note in view.notes if note not in run.notes]
             if new_notes:
                 run.notes = [*run.notes, *new_notes]
+        return now
 
-    def _detach(self, shared: live_runs.SharedTraining) -> None:
-        """This run leaves a training others still follow, with a copy of its weights so
-        far; the copy is None before the first batch (nothing trained, no model)."""
-        run, source = self.run_, shared.source
-        model = source.model or source._training_model
-        model = copy_model(model) if model is not None else None
-        others = live_runs.others_following(shared, run)
+    def _detach(self, source: Run, others: list[Run]) -> None:
+        """This run leaves a training `others` still follow, with a copy of the weights
+        trained so far; none before the first batch (a built model is only its random
+        start)."""
+        run = self.run_
+        with source.lock:
+            trained = source.epoch > 0 or source.step > 0
+            model = source.model or source._training_model
+        model = copy_model(model) if trained and model is not None else None
         with run.lock:
             run.model = model
             run.status = RunStatus.STOPPED
@@ -331,13 +350,13 @@ class Trainer:
                 verbose=0,
             )
         except Exception as exc:
-            run._set(status=RunStatus.FAILED, error=_error_message(exc), model=None)
+            run._set(status=RunStatus.FAILED, error=_error_message(exc), model=None,
+                     _training_model=None)  # fmt: skip
             return
         finally:
             del data
-            run._set(_training_model=None)
         if live.failure:
-            run._set(status=RunStatus.FAILED, error=live.failure, model=None)
+            run._set(status=RunStatus.FAILED, error=live.failure, model=None, _training_model=None)
             return
         notes = []
         if stopper is not None and stopper.stopped_epoch > 0:
@@ -353,7 +372,8 @@ class Trainer:
             # is ever handed an empty slice of a batch, and it saves like any other.
             model = copy_model(model)
         with run.lock:
-            run.model = model
+            # _training_model goes only now: a follower's Stop until here copies it.
+            run.model, run._training_model = model, None
             run.notes = [*run.notes, *notes]
             run.finished_at = time.time()
             run.status = status
@@ -382,10 +402,10 @@ def whose_run(other: Run, run: Run) -> str:
 
 def _follow_note(whose: str) -> str:
     return (
-        f"This run follows {whose}, which has the same model, data, settings and seed: one "
-        "training serves both and gives both the same curves. Stop keeps a copy of the "
-        "weights trained so far and leaves the other run training; Train separately gives "
-        "a second, real training."
+        f"This run follows the training of {whose}: same model, data, settings and seed, "
+        "so one training serves them all and gives them the same curves. Stop keeps the "
+        "weights trained so far, and the training goes on for any other run following it; "
+        "Train separately gives a second, real training."
     )
 
 
@@ -394,16 +414,16 @@ def _detach_note(run: Run, kept: bool, others: list[Run]) -> str:
     who = (
         whose_run(others[0], run)
         if len(others) == 1
-        else f"the {count_text(len(others), 'other run')} that follow it"
+        else f"{count_text(len(others), 'other run')} following it"
     )
     if not kept:
         return (
             "Stopped before the first batch: nothing was trained, so there is no model; "
-            f"the training goes on for {who}."
+            f"the identical training goes on for {who}."
         )
     return (
-        f"Stopped: this run keeps a copy of the weights trained so far, and stops following; "
-        f"the identical training goes on for {who}."
+        "Stopped: this run keeps a copy of the weights trained so far; the identical "
+        f"training goes on for {who}."
     )
 
 

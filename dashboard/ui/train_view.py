@@ -195,21 +195,32 @@ def start_run_ui(
     may follow its training or train separately (`choice`)."""
     twin = state.identical_active_run(spec, dataset.name, settings)
     if twin is not None and choice is None:
-        st.warning(
-            f"Run {twin.id} is already {twin.status} with this model on {dataset.name} and "
-            "these settings. A second run would follow its training and show the same "
-            "curves; train separately to see the same seed give the same curves twice."
-        )
-        choices = (
-            ("Follow it", TrainKeys.START_AGAIN, state.START_FOLLOW),
-            ("Train separately", TrainKeys.START_SEPARATE, state.START_SEPARATE),
-        )
-        for column, (label, key, choice_made) in zip(st.columns(2), choices, strict=True):
-            column.button(
-                label, key=key, on_click=state.confirm_start, args=(choice_made,), width="stretch"
-            )
+        twin_warning_ui(twin, dataset)
         return
     start_and_focus(spec, dataset, settings, share=choice != state.START_SEPARATE)
+
+
+def twin_warning_ui(twin: Run, dataset: Dataset) -> None:
+    """Ask before starting a run identical to one of this session's that is going: it
+    may follow that run's training (when that one is shared) or train separately."""
+    where = f"Run {twin.id} is already {twin.status} with this model on {dataset.name} and these settings."
+    if not (dataset.shareable and twin.fingerprint is not None):  # nothing to follow
+        st.warning(f"{where} Another run trains again and should give the same curves. Start it?")
+        st.button("Start another", key=TrainKeys.START_AGAIN, on_click=state.confirm_start,
+                  args=(state.START_SEPARATE,))  # fmt: skip
+        return
+    st.warning(
+        f"{where} A second run would follow its training and show the same curves; train "
+        "separately to see the same seed give the same curves twice."
+    )
+    choices = (
+        ("Follow it", TrainKeys.START_AGAIN, state.START_FOLLOW),
+        ("Train separately", TrainKeys.START_SEPARATE, state.START_SEPARATE),
+    )
+    for column, (label, key, choice_made) in zip(st.columns(2), choices, strict=True):
+        column.button(
+            label, key=key, on_click=state.confirm_start, args=(choice_made,), width="stretch"
+        )
 
 
 def start_and_focus(
@@ -283,7 +294,8 @@ def train_separately_ui(run: Run) -> None:
         key=TrainKeys.train_separately(run.id),
         icon=":material/replay:",
         help="Train the same model on the same data with the same settings and seed "
-        "again, on its own: the curves come out the same.",
+        "again, on its own: the seed fixes the first weights and the order of the images, "
+        "so the curves should come out the same.",
     ) and start_and_focus(run.spec, run.dataset, run.train_settings, share=False):
         st.rerun()
 

@@ -286,14 +286,14 @@ def test_settings_apply_without_starting_and_a_twin_start_asks_first():
     wait_until(lambda: follower.follows == first.id)
     at.run()
     assert any(
-        i.value.startswith(f"This run follows run {first.id} of this session") for i in at.info
+        i.value.startswith(f"This run follows the training of run {first.id} of this session")
+        for i in at.info
     )
     # Training separately: a real second training of the same model, data and settings.
     at.button(key=f"train_separately_{follower.id}").click().run()
     assert not at.exception and not at.error
     (separate,) = [r for r in runs_of(at) if r not in (first, follower)]
     assert separate.fingerprint is None and separate.settings == first.settings
-    wait_until(lambda: separate.status == "training")
     assert separate.follows is None
     for run in runs_of(at):
         run.stop()
@@ -308,10 +308,19 @@ def test_the_twin_warning_can_start_a_separate_training():
     at.button(key="start_separately").click().run()
     assert not at.exception and not at.error
     (second,) = [r for r in runs_of(at) if r.id != first.id]
-    wait_until(lambda: second.status == "training")
     assert second.follows is None and second.fingerprint is None
     assert "train_separately_" + second.id not in [b.key for b in at.button]
-    for run in (first, second):
+    first.stop()
+    assert first.wait(120)
+    # Now the twin is the separate run: there is no shared training to follow.
+    at.button(key="start_training").click().run()
+    (warning,) = [w.value for w in at.warning if w.value.startswith(f"Run {second.id} is already")]
+    assert warning.endswith("Another run trains again and should give the same curves. Start it?")
+    assert "start_separately" not in [b.key for b in at.button]
+    at.button(key="start_another").click().run()
+    (third,) = [r for r in runs_of(at) if r not in (first, second)]
+    assert third.fingerprint is None and third.follows is None
+    for run in (second, third):
         run.stop()
         assert run.wait(120)
 

@@ -114,7 +114,9 @@ def test_two_learners_share_one_training_and_stop_on_one_leaves_the_other(app_ur
         other.console_errors = record_browser_errors(other)
         second_id = start_training(other, app_url, seed=4242, epochs=200)
         assert second_id != first_id
-        other.get_by_text("This run follows another learner's run").wait_for(timeout=60_000)
+        other.get_by_text("This run follows the training of another learner's run").wait_for(
+            timeout=60_000
+        )
         expect(other.get_by_role("button", name="Train separately")).to_be_visible()
         other.get_by_role("button", name="Stop").first.click()
         other.get_by_text(f"Run {second_id}: stopped").wait_for(timeout=60_000)

@@ -181,7 +181,10 @@ def test_same_fingerprint_trains_once_from_any_session(digits):
     first, second = (a, b) if b.follows else (b, a)
     assert second.follows == first.id and first.follows is None
     assert not a.cached and not b.cached
-    assert any(note.startswith("This run follows another learner's run") for note in second.notes)
+    assert any(
+        note.startswith("This run follows the training of another learner's run")
+        for note in second.notes
+    )
     # ...and one more afterwards reuses it at once.
     c = start_run(load_preset("default"), digits, settings, cache=cache)
     finish(c, timeout=30)
@@ -212,15 +215,16 @@ def identical_pair(digits, owners=("tab-1", "tab-1")):
 def test_stop_on_a_follower_keeps_its_weights_and_the_other_trains_on(digits):
     first, second = identical_pair(digits)
     assert any(
-        note.startswith(f"This run follows run {first.id} of this session") for note in second.notes
+        note.startswith(f"This run follows the training of run {first.id} of this session")
+        for note in second.notes
     )
     second.stop()
     finish(second)
     assert second.status == "stopped" and second.error is None
     kept = len(second.batches)
     assert second.notes[-1] == (
-        "Stopped: this run keeps a copy of the weights trained so far, and stops following; "
-        f"the identical training goes on for run {first.id} of this session."
+        "Stopped: this run keeps a copy of the weights trained so far; the identical "
+        f"training goes on for run {first.id} of this session."
     )
     probs = second.model.predict(digits.x_test[:8].astype("float32") / 255, verbose=0)
     assert probs.shape == (8, 10)
@@ -234,7 +238,10 @@ def test_stop_on_a_follower_keeps_its_weights_and_the_other_trains_on(digits):
 
 def test_stop_on_the_run_that_began_a_shared_training_leaves_the_follower_training(digits):
     first, second = identical_pair(digits, owners=("tab-1", "tab-2"))
-    assert any(note.startswith("This run follows another learner's run") for note in second.notes)
+    assert any(
+        note.startswith("This run follows the training of another learner's run")
+        for note in second.notes
+    )
     first.stop()
     finish(first)
     assert first.status == "stopped" and first.model is not None
@@ -246,6 +253,35 @@ def test_stop_on_the_run_that_began_a_shared_training_leaves_the_follower_traini
     finish(second)
     assert second.status == "stopped" and len(second.batches) > kept
     assert not second.notes[-1].startswith("Stopped: this run keeps a copy")
+
+
+def test_followers_of_a_queued_training_keep_nothing_and_the_last_stop_frees_the_place(digits):
+    queue = TrainingQueue(limit=1)
+    blocker = start_run(load_preset("default"), private_copy(digits), LONG, queue=queue)
+    wait_until(lambda: blocker.status == "training")
+    cache = ResultCache()
+    first, second = (
+        start_run(load_preset("default"), digits, LONG, queue=queue, cache=cache, owner="tab-1")
+        for _ in range(2)
+    )
+    wait_until(lambda: first.queue_position == 1 and second.queue_position == 1)
+    wait_until(lambda: (first.follows or second.follows) is not None)
+    follower, starter = (second, first) if second.follows else (first, second)
+    follower.stop()
+    finish(follower)
+    assert follower.status == "stopped" and follower.model is None
+    assert follower.notes[-1] == (
+        "Stopped before the first batch: nothing was trained, so there is no model; the "
+        f"identical training goes on for run {starter.id} of this session."
+    )
+    assert starter.status == "queued"
+    starter.stop()  # the last one following: the queued training gives up its place
+    finish(starter)
+    assert starter.status == "stopped" and starter.model is None
+    assert "Stopped while waiting in the queue" in starter.notes[-1]
+    assert queue.waiting_count() == 0
+    blocker.stop()
+    finish(blocker)
 
 
 def test_a_separate_training_is_a_real_second_training_with_the_same_curves(digits):
