@@ -50,7 +50,7 @@ class TrainKeys:
 
     DATASET = state.TRAIN_DATASET_KEY  # "train_dataset_choice": state restores and keeps it
     START = "start_training"
-    START_AGAIN = "start_another"  # under the twin warning: follow the twin's training
+    START_AGAIN = "start_another"  # under the twin warning: Follow it, or Start another
     START_SEPARATE = "start_separately"  # under the twin warning: a real second training
     RUNS_TABLE = "runs_table"
     RUN_CHOICE = state.RUN_CHOICE_KEY  # "train_run_choice": state points it at the live run
