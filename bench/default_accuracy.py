@@ -17,10 +17,9 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("CNNLAB_DATA_DIR", str(ROOT.parent / "shared" / "data"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
-
 from dashboard import training  # noqa: E402
 from dashboard.data.builtins import load_builtin  # noqa: E402
+from dashboard.insight.evaluation import evaluate  # noqa: E402
 from dashboard.model.presets import load_preset  # noqa: E402
 from dashboard.training import TrainSettings  # noqa: E402
 
@@ -49,9 +48,7 @@ def main() -> None:
         f"{in_epochs:.1f} s in epochs, {run.seconds - in_epochs:.1f} s outside them; "
         f"{cpu:.0f} CPU s; load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
     )
-    x = dataset.x_test.astype(np.float32) / 255.0
-    predicted = run.model.predict(x, batch_size=512, verbose=0).argmax(axis=-1)
-    accuracy = float(np.mean(predicted == dataset.y_test))
+    accuracy = evaluate(run.model, dataset.x_test, dataset.y_test, dataset.class_names).accuracy
     print(f"accuracy={accuracy:.4f} seconds={run.seconds:.1f}")
 
 

@@ -26,7 +26,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from dashboard import training  # noqa: E402
 from dashboard.data.builtins import load_builtin  # noqa: E402
 from dashboard.data.preprocess import to_model_input  # noqa: E402
-from dashboard.insight.prediction import predict  # noqa: E402
+from dashboard.insight.evaluation import evaluate  # noqa: E402
 from dashboard.model.keras_model import build_model  # noqa: E402
 from dashboard.model.presets import load_preset, preset_train_settings  # noqa: E402
 from dashboard.training import TrainSettings  # noqa: E402
@@ -36,7 +36,8 @@ PRESET = "fast_mnist"
 
 
 def accuracy(model, dataset) -> float:
-    return float((predict(model, dataset.x_test).argmax(1) == dataset.y_test).mean())
+    """Test accuracy as the Evaluate page computes it."""
+    return evaluate(model, dataset.x_test, dataset.y_test, dataset.class_names).accuracy
 
 
 def article_epoch_seconds(dataset) -> tuple[float, float]:

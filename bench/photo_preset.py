@@ -22,7 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from dashboard import training  # noqa: E402
 from dashboard.data.builtins import load_builtin  # noqa: E402
-from dashboard.insight.prediction import predict  # noqa: E402
+from dashboard.insight.evaluation import evaluate  # noqa: E402
 from dashboard.model.presets import load_preset, preset_train_settings  # noqa: E402
 from dashboard.training import TrainSettings  # noqa: E402
 from dashboard.training.pool import ResultCache  # noqa: E402
@@ -36,7 +36,7 @@ def trained(name: str, dataset, settings: TrainSettings) -> tuple[float, float]:
     run.wait()
     if run.status != "done":
         sys.exit(f"{name}: the run ended {run.status}: {run.error}")
-    acc = float((predict(run.model, dataset.x_test).argmax(1) == dataset.y_test).mean())
+    acc = evaluate(run.model, dataset.x_test, dataset.y_test, dataset.class_names).accuracy
     print(f"{name}: {acc:.2%} in {run.seconds:.1f} s")
     return acc, run.seconds
 
