@@ -29,7 +29,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "helpers")]
 
 from conftest import (  # noqa: E402
-    ARTIFACTS,
     chromium_launch_options,
     start_app_server,
     stop_app_server,
@@ -150,7 +149,6 @@ def worker(url: str, todo: queue.Queue, done: list[Session]) -> None:
 
 
 def main() -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
     proc, url = start_app_server()
     sessions = [Session(i, role(i)) for i in range(SESSIONS)]
     todo: queue.Queue = queue.Queue()
